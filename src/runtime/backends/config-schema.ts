@@ -1,0 +1,50 @@
+// Config section `inference`: which model runs, at which size, on which backend.
+// Owned by the runtime; the agent's config schema (src/agent/config) composes it.
+
+import { Type, type Static } from '@sinclair/typebox';
+
+export const InferenceConfigSchema = Type.Object(
+  {
+    model: Type.String({
+      default: 'lightweight-openpose-coco18',
+      description: 'Model manifest name (models/<name>.json) or a path to a manifest file.',
+    }),
+    model_path: Type.Array(Type.String(), {
+      default: [],
+      description:
+        'Extra directories searched for model files, before PAFCAST_MODEL_PATH, ./models, /var/lib/pafcast/models and ../shared/models.',
+    }),
+    height: Type.Integer({
+      minimum: 0,
+      maximum: 2048,
+      default: 0,
+      description: 'Net input height in pixels (a multiple of the model stride); 0 = the manifest default.',
+    }),
+    backend: Type.Union([Type.Literal('auto'), Type.Literal('tensorrt'), Type.Literal('onnxruntime')], {
+      default: 'auto',
+      description:
+        'auto: TensorRT when its addon loads and a matching engine exists, else onnxruntime on the CPU. Switching backends is config only.',
+      requiresRestart: true,
+    }),
+    onnxruntime: Type.Object(
+      {
+        providers: Type.Array(Type.String(), {
+          default: ['cpu'],
+          description: 'Execution providers tried in order (cpu, cuda, tensorrt, ...); one that fails to load is skipped with a warning.',
+        }),
+        threads: Type.Integer({ minimum: 0, maximum: 64, default: 0, description: 'Intra-op threads; 0 = one per core.' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    tensorrt: Type.Object(
+      {
+        engine_dir: Type.String({ default: '', description: 'Where engines live; empty = models/trt in the package, then /var/lib/pafcast/trt.' }),
+        precision: Type.Union([Type.Literal('fp16'), Type.Literal('fp32')], { default: 'fp16' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export type InferenceConfig = Static<typeof InferenceConfigSchema>;
