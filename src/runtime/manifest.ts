@@ -2,8 +2,8 @@
 // The parser, preprocessing and backends read the layout from here and never hard-code a topology.
 
 import { readFileSync, readdirSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
+import { packageRoot } from './package-root.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject } from 'ajv';
 
@@ -106,7 +106,6 @@ export class ManifestError extends Error {
   }
 }
 
-const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** Directory holding the shipped manifests (models/ at the package root). */
 export const manifestDir = join(packageRoot, 'models');
 const schemaPath = join(manifestDir, 'schema', 'manifest.schema.json');

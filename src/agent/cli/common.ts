@@ -1,0 +1,32 @@
+// Small helpers shared by the subcommands: one-line errors, option parsing, stderr logging.
+
+/** Prints `pafcast <cmd>: <first line of message>` to stderr and returns `code`, never a stack trace. */
+export function cliError(cmd: string, message: string, code: number): number {
+  const lines = message.split('\n');
+  process.stderr.write(`pafcast ${cmd}: ${lines.join('\n  ').trimEnd()}\n`);
+  return code;
+}
+
+/** Parses an optional integer flag; throws a readable error for anything else. */
+export function intOption(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a non-negative integer, got "${value}"`);
+  return n;
+}
+
+/** Parses "a,b,c" into a list; undefined when the flag was not given. */
+export function listOption(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** Parses "160,256,368" into integers. */
+export function intListOption(flag: string, value: string | undefined): number[] | undefined {
+  return listOption(value)?.map((v) => intOption(flag, v)!);
+}
+
+/** Runtime log lines for CLI commands go to stderr so stdout stays machine-readable. */
+export function stderrLog(level: 'info' | 'warn', msg: string): void {
+  if (level === 'warn' || process.env.PAFCAST_VERBOSE) process.stderr.write(`pafcast: ${level === 'warn' ? 'warning: ' : ''}${msg}\n`);
+}

@@ -1,0 +1,127 @@
+// `pafcast detect`: people in still images, one JSON line per image on stdout.
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { keypointList, openPoseDocument } from '../openpose-json.js';
+import { renderSkeletons } from '../render.js';
+import { PoseRuntime } from '../../runtime/pose-runtime.js';
+import { cliError, intOption, listOption, stderrLog } from './common.js';
+
+const help = `usage: pafcast detect [options] IMAGE...
+
+Detects people in each image and prints one JSON line per image:
+  {"source","width","height","model","net":{"width","height"},"timing_ms":{...},
+   "people":[{"score","pose_keypoints_2d":[x,y,c × K]}]}
+Keypoints are in source pixels, in the model's part order; a missing part is 0,0,0.
+
+options:
+  --model NAME|PATH     model manifest (default: lightweight-openpose-coco18)
+  --height N            net input height (multiple of the stride; default: the model's)
+  --render DIR          write each image with skeletons drawn to DIR
+  --write-json DIR      write OpenPose-format <name>_keypoints.json files to DIR
+  --normalized          also print keypoints normalised to 0..1 of the image size
+  --model-path DIR,...  extra directories to search for the model file
+  --backend B           auto | tensorrt | onnxruntime (default auto)
+  --providers P,...     onnxruntime execution providers in order (default cpu)
+  --threads N           onnxruntime intra-op threads (default: one per core)
+`;
+
+export async function command(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        model: { type: 'string' },
+        height: { type: 'string' },
+        render: { type: 'string' },
+        'write-json': { type: 'string' },
+        normalized: { type: 'boolean', default: false },
+        'model-path': { type: 'string' },
+        backend: { type: 'string' },
+        providers: { type: 'string' },
+        threads: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    return cliError('detect', (e as Error).message, 2);
+  }
+  const o = args.values;
+  if (o.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  if (args.positionals.length === 0) return cliError('detect', 'no images given (see --help)', 2);
+
+  let runtime: PoseRuntime;
+  let height: number | undefined;
+  try {
+    height = intOption('--height', o.height);
+    const backend = o.backend as 'auto' | 'tensorrt' | 'onnxruntime' | undefined;
+    if (backend && !['auto', 'tensorrt', 'onnxruntime'].includes(backend)) throw new Error(`--backend must be auto, tensorrt or onnxruntime`);
+    runtime = await PoseRuntime.create({
+      model: o.model,
+      modelPath: listOption(o['model-path']),
+      heights: height ? [height] : undefined,
+      inference: {
+        ...(backend ? { backend } : {}),
+        onnxruntime: { providers: listOption(o.providers) ?? ['cpu'], threads: intOption('--threads', o.threads) ?? 0 },
+      },
+      log: stderrLog,
+    });
+  } catch (e) {
+    return cliError('detect', (e as Error).message, 1);
+  }
+
+  let failures = 0;
+  try {
+    for (const dir of [o.render, o['write-json']]) if (dir) await mkdir(dir, { recursive: true });
+    for (const image of args.positionals) {
+      try {
+        const r = await runtime.estimateImage(image, height);
+        const line = {
+          source: image,
+          width: r.width,
+          height: r.height,
+          model: runtime.manifest.name,
+          net: r.net,
+          timing_ms: roundTimings(r.timing_ms),
+          people: r.people.map((p) => ({
+            score: Math.round(p.score * 10000) / 10000,
+            pose_keypoints_2d: keypointList(p.keypoints),
+            ...(o.normalized ? { pose_keypoints_2d_normalized: normalised(p.keypoints, r.width, r.height) } : {}),
+          })),
+        };
+        process.stdout.write(`${JSON.stringify(line)}\n`);
+        const stem = basename(image, extname(image));
+        if (o['write-json'])
+          await writeFile(join(o['write-json'], `${stem}_keypoints.json`), JSON.stringify(openPoseDocument(r.people)));
+        if (o.render) await renderSkeletons(image, join(o.render, `${stem}_rendered.png`), runtime.layout, r.people);
+      } catch (e) {
+        // One bad image never stops the batch.
+        failures++;
+        cliError('detect', (e as Error).message, 1);
+      }
+    }
+  } finally {
+    await runtime.dispose();
+  }
+  return failures ? 1 : 0;
+}
+
+function roundTimings(t: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v * 1000) / 1000]));
+}
+
+function normalised(kp: Float32Array, w: number, h: number): number[] {
+  const out = keypointList(kp);
+  for (let i = 0; i < out.length; i += 3) {
+    if (out[i + 2] === 0) continue;
+    out[i] = Math.round((kp[i]! / w) * 1e5) / 1e5;
+    out[i + 1] = Math.round((kp[i + 1]! / h) * 1e5) / 1e5;
+  }
+  return out;
+}

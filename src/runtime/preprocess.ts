@@ -1,0 +1,174 @@
+// Frame → network input: aspect-preserving resize to the net height, width rounded up to the stride
+// with padding on the right, colour reorder and normalisation, written straight into the backend's
+// input buffer (float32 NCHW). Everything here is table-driven and allocation-free once warm.
+
+import type { NetSize } from './backend.js';
+import type { InputSpec } from './manifest.js';
+import type { RawFrame } from './types.js';
+
+/** How a source image sits inside the net input. Net pixel = source pixel × scale (top-left aligned). */
+export interface Placement extends NetSize {
+  /** Net pixels per source pixel. */
+  scale: number;
+  /** Width and height of the resized image inside the net input; the rest is padding. */
+  contentWidth: number;
+  contentHeight: number;
+}
+
+/** The net size for a source at a given net height: width follows the aspect, rounded up to the stride. */
+export function placeSource(srcWidth: number, srcHeight: number, netHeight: number, stride: number): Placement {
+  if (netHeight % stride !== 0) throw new RangeError(`net height ${netHeight} is not a multiple of the stride ${stride}`);
+  const scale = netHeight / srcHeight;
+  const contentWidth = Math.max(1, Math.round(srcWidth * scale));
+  const width = Math.ceil(contentWidth / stride) * stride;
+  return { width, height: netHeight, scale, contentWidth, contentHeight: netHeight };
+}
+
+/**
+ * Separable resampling weights for one axis (triangle filter widened by the downscale factor, so a
+ * 720 → 256 reduction averages instead of aliasing; plain bilinear when upscaling).
+ */
+interface AxisTable {
+  start: Int32Array; // [dst] first source index
+  count: Int32Array; // [dst] taps used
+  weights: Float32Array; // [dst × taps] normalised weights
+  taps: number;
+}
+
+function axisTable(src: number, dst: number): AxisTable {
+  const scale = dst / src;
+  const support = scale < 1 ? 1 / scale : 1; // filter radius in source pixels
+  const taps = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(dst);
+  const count = new Int32Array(dst);
+  const weights = new Float32Array(dst * taps);
+  for (let d = 0; d < dst; d++) {
+    const centre = (d + 0.5) / scale - 0.5; // pixel-centre convention, as cv2/PIL
+    const lo = Math.max(0, Math.floor(centre - support) + 1);
+    const hi = Math.min(src - 1, Math.ceil(centre + support) - 1);
+    let sum = 0;
+    let n = 0;
+    for (let s = lo; s <= hi && n < taps; s++, n++) {
+      const w = Math.max(0, 1 - Math.abs(s - centre) / support);
+      weights[d * taps + n] = w;
+      sum += w;
+    }
+    if (sum === 0) {
+      // Upscaling past the border: nearest source pixel.
+      start[d] = Math.min(src - 1, Math.max(0, Math.round(centre)));
+      count[d] = 1;
+      weights[d * taps] = 1;
+      continue;
+    }
+    for (let k = 0; k < n; k++) weights[d * taps + k] /= sum;
+    start[d] = lo;
+    count[d] = n;
+  }
+  return { start, count, weights, taps };
+}
+
+/**
+ * Writes frames into a float32 NCHW input. Resampling tables and the intermediate row buffer are
+ * built once per (source size, placement) and reused, so steady-state frames allocate nothing.
+ */
+export class Preprocessor {
+  private key = '';
+  private xTable!: AxisTable;
+  private yTable!: AxisTable;
+  /** Horizontal pass result: [srcHeight × contentWidth × 3], source channel order. */
+  private rows = new Float32Array(0);
+  private readonly mul = new Float32Array(3);
+  private readonly add = new Float32Array(3);
+  /** Source channel feeding each input plane. */
+  private readonly plane = new Int32Array(3);
+
+  constructor(private readonly spec: InputSpec, private readonly padPixel = 128) {}
+
+  private prepare(frame: RawFrame, p: Placement): void {
+    const key = `${frame.width}x${frame.height}>${p.contentWidth}x${p.contentHeight}`;
+    if (key === this.key) return;
+    this.xTable = axisTable(frame.width, p.contentWidth);
+    this.yTable = axisTable(frame.height, p.contentHeight);
+    const need = frame.height * p.contentWidth * 3;
+    if (this.rows.length < need) this.rows = new Float32Array(need);
+    this.key = key;
+  }
+
+  /** Resizes `frame` into `input` (length 3 × p.height × p.width) following `p`; pads the rest. */
+  run(frame: RawFrame, p: Placement, input: Float32Array): void {
+    const plane = p.width * p.height;
+    if (input.length < 3 * plane) throw new RangeError(`input buffer holds ${input.length} floats, ${3 * plane} needed`);
+    if (frame.data.length < frame.width * frame.height * 3)
+      throw new RangeError(`frame buffer holds ${frame.data.length} bytes, ${frame.width * frame.height * 3} needed for ${frame.width}x${frame.height} RGB`);
+    this.prepare(frame, p);
+    // value = (pixel - mean) * scale, in the network's colour order.
+    const wantBgr = this.spec.colour === 'BGR';
+    const haveBgr = frame.order === 'bgr';
+    for (let c = 0; c < 3; c++) {
+      this.plane[c] = wantBgr === haveBgr ? c : 2 - c;
+      this.mul[c] = this.spec.scale[c];
+      this.add[c] = -this.spec.mean[c] * this.spec.scale[c];
+    }
+    this.horizontal(frame, p.contentWidth);
+    this.vertical(p, input);
+  }
+
+  private horizontal(frame: RawFrame, outW: number): void {
+    const { start, count, weights, taps } = this.xTable;
+    const src = frame.data;
+    const rows = this.rows;
+    const srcStride = frame.width * 3;
+    for (let y = 0; y < frame.height; y++) {
+      const srow = y * srcStride;
+      const drow = y * outW * 3;
+      for (let x = 0; x < outW; x++) {
+        let r = 0, g = 0, b = 0;
+        let s = srow + start[x] * 3;
+        const wBase = x * taps;
+        const n = count[x];
+        for (let k = 0; k < n; k++, s += 3) {
+          const w = weights[wBase + k];
+          r += src[s] * w;
+          g += src[s + 1] * w;
+          b += src[s + 2] * w;
+        }
+        const d = drow + x * 3;
+        rows[d] = r;
+        rows[d + 1] = g;
+        rows[d + 2] = b;
+      }
+    }
+  }
+
+  private vertical(p: Placement, input: Float32Array): void {
+    const { start, count, weights, taps } = this.yTable;
+    const rows = this.rows;
+    const outW = p.contentWidth;
+    const planeSize = p.width * p.height;
+    const rowStride = outW * 3;
+    for (let c = 0; c < 3; c++) {
+      const srcC = this.plane[c];
+      const mul = this.mul[c];
+      const add = this.add[c];
+      const base = c * planeSize;
+      const pad = this.padPixel * mul + add;
+      for (let y = 0; y < p.height; y++) {
+        const o = base + y * p.width;
+        if (y >= p.contentHeight) {
+          input.fill(pad, o, o + p.width);
+          continue;
+        }
+        const wBase = y * taps;
+        const n = count[y];
+        const s0 = start[y];
+        for (let x = 0; x < outW; x++) {
+          let v = 0;
+          let s = s0 * rowStride + x * 3 + srcC;
+          for (let k = 0; k < n; k++, s += rowStride) v += rows[s] * weights[wBase + k];
+          input[o + x] = v * mul + add;
+        }
+        if (outW < p.width) input.fill(pad, o + outW, o + p.width);
+      }
+    }
+  }
+}
