@@ -112,7 +112,7 @@ export async function command(argv: string[]): Promise<number> {
   return failures ? 1 : 0;
 }
 
-function roundTimings(t: Record<string, number>): Record<string, number> {
+function roundTimings(t: object): Record<string, number> {
   return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v * 1000) / 1000]));
 }
 

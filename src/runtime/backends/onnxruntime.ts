@@ -80,7 +80,7 @@ export class OnnxRuntimeBackend implements InferenceBackend {
       try {
         this.session = await ort.InferenceSession.create(modelPath, {
           executionProviders: [provider],
-          intraOpNumThreads: this.threads || undefined,
+          ...(this.threads ? { intraOpNumThreads: this.threads } : {}),
           graphOptimizationLevel: 'all',
           enableProfiling: true,
           profileFilePrefix: join(profileDir, 'profile'),

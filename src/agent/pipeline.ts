@@ -1,0 +1,271 @@
+// The frame loop: capture → preprocess → infer → parse → track → publish. Capture runs in its
+// own child process and keeps decoding while a frame is being inferred (realtime mode hands over
+// the newest frame), so the loop only waits for a frame when inference is faster than the source.
+// Everything else that wants to know about frames (watchdog, meters, preview) listens through
+// PipelineEvents; the pipeline itself only publishes `poses` and `people`.
+
+import type { Logger } from 'pino';
+import type { ModelManifest, ParserParams } from '../runtime/manifest.js';
+import type { Person, PoseResult, RawFrame } from '../runtime/types.js';
+import type { TrackedPerson } from '../runtime/tracking/pose-tracker.js';
+import type { PosePerson, PosesPayload, TopicName, TopicPayloads } from './mqtt/topics.js';
+
+/** A frame as the capture source hands it over (valid until the next `next()` call). */
+export interface PipelineFrame extends RawFrame {
+  /** Capture sequence number; gaps mean frames the source dropped. */
+  seq: number;
+  /** Capture time, ms since the Unix epoch. */
+  ts: number;
+  /** Size of the original source; the frame itself may be scaled down by capture. */
+  sourceWidth: number;
+  sourceHeight: number;
+}
+
+export interface FrameSource {
+  /** The next frame, or null when the source has ended for good (a file without loop, or stop()). */
+  next(): Promise<PipelineFrame | null>;
+}
+
+/** The part of PoseRuntime the pipeline uses. */
+export interface PoseEstimator {
+  readonly manifest: ModelManifest;
+  estimate(frame: RawFrame, height: number): Promise<PoseResult>;
+  setParserParams(p: Partial<ParserParams>): void;
+}
+
+export interface PoseTracking {
+  update(people: Person[], tsMs: number): TrackedPerson[];
+}
+
+export interface PosePublisher {
+  publish<K extends TopicName>(name: K, payload: TopicPayloads[K]): void;
+}
+
+export type PipelineStage = 'capture' | 'preprocess' | 'inference' | 'parse' | 'track' | 'publish';
+
+export interface FrameMeta {
+  seq: number;
+  ts: number;
+  source: { width: number; height: number };
+  net: { width: number; height: number };
+  /** Multiply source-pixel keypoints by this to draw them on the delivered frame. */
+  sourceToFrame: { x: number; y: number };
+  latency_ms: number;
+}
+
+/** Hooks for the modules around the pipeline; every member is optional. */
+export interface PipelineEvents {
+  /** After every processed frame (the systemd watchdog feeds on this). */
+  onProgress?(seq: number): void;
+  onStage?(stage: PipelineStage, ms: number): void;
+  /** The frame and its tracked people (source pixels). Only called when someone listens; do not keep `frame`. */
+  onFrame?(frame: PipelineFrame, tracked: readonly TrackedPerson[], meta: FrameMeta): void;
+  /** A frame failed (inference error, bad frame); the loop carries on with the next one. */
+  onError?(error: Error): void;
+}
+
+export interface PipelineOptions {
+  /** Net input height; 0 = the model's default. */
+  height: number;
+  skipEmptyFrames: boolean;
+  /** Decimals of published keypoint coordinates. */
+  decimals: number;
+  /** Model name published in `poses`. */
+  model: string;
+}
+
+export type PipelineEnd = 'ended' | 'stopped';
+
+const ERROR_PAUSE_MS = 200;
+
+const round = (v: number, decimals: number) => {
+  const f = 10 ** decimals;
+  return Math.round(v * f) / f;
+};
+
+/** Frame pixels → source pixels, pixel-centre convention (the centre of frame pixel 0 maps to the centre of the scaled block). */
+export function toSourcePixels(people: readonly Person[], sx: number, sy: number): Person[] {
+  if (sx === 1 && sy === 1) return people.slice();
+  return people.map((p) => {
+    const kp = new Float32Array(p.keypoints.length);
+    for (let i = 0; i < kp.length; i += 3) {
+      if (p.keypoints[i + 2] <= 0) continue;
+      kp[i] = (p.keypoints[i] + 0.5) * sx - 0.5;
+      kp[i + 1] = (p.keypoints[i + 1] + 0.5) * sy - 0.5;
+      kp[i + 2] = p.keypoints[i + 2];
+    }
+    return { score: p.score, parts: p.parts, keypoints: kp };
+  });
+}
+
+/** The `people[]` of a poses message: flat [x, y, c, ...] with coordinates rounded to `decimals` and confidences to 3. */
+export function posePeople(tracked: readonly TrackedPerson[], decimals: number): PosePerson[] {
+  return tracked.map((t) => {
+    const flat = new Array<number>(t.keypoints.length);
+    for (let i = 0; i < flat.length; i += 3) {
+      flat[i] = round(t.keypoints[i], decimals);
+      flat[i + 1] = round(t.keypoints[i + 1], decimals);
+      flat[i + 2] = round(t.keypoints[i + 2], 3);
+    }
+    return { id: t.id, score: round(t.score, 3), pose_keypoints_2d: flat };
+  });
+}
+
+export class PosePipeline {
+  private readonly listeners = new Set<PipelineEvents>();
+  private options: PipelineOptions;
+  private running: Promise<PipelineEnd> | undefined;
+  private stopping = false;
+  private lastCount = -1;
+  private framesTotal = 0;
+  private errorsTotal = 0;
+  private lastNet: { width: number; height: number } | null = null;
+
+  constructor(
+    private readonly source: FrameSource,
+    private readonly estimator: PoseEstimator,
+    private readonly tracker: PoseTracking,
+    private readonly publisher: PosePublisher,
+    options: PipelineOptions,
+    private readonly log: Logger,
+  ) {
+    this.options = { ...options };
+  }
+
+  /** Adds a listener; returns the function that removes it. */
+  on(events: PipelineEvents): () => void {
+    this.listeners.add(events);
+    return () => this.listeners.delete(events);
+  }
+
+  /** Net height for the next frame (adaptive scale, remote config); 0 = the model default. */
+  setHeight(height: number): void {
+    this.options.height = height;
+  }
+
+  get height(): number {
+    return this.options.height || this.estimator.manifest.input_size.default_height;
+  }
+
+  /** Parser thresholds, applied from the next frame on. */
+  setParserParams(p: Partial<ParserParams>): void {
+    this.estimator.setParserParams(p);
+  }
+
+  /** Live-changeable publishing options. */
+  setOptions(patch: Partial<Pick<PipelineOptions, 'skipEmptyFrames' | 'decimals'>>): void {
+    this.options = { ...this.options, ...patch };
+  }
+
+  stats(): { frames: number; errors: number; net: { width: number; height: number } | null } {
+    return { frames: this.framesTotal, errors: this.errorsTotal, net: this.lastNet };
+  }
+
+  /** Starts the loop; the promise it returns settles when the source ends or stop() is called. */
+  start(): Promise<PipelineEnd> {
+    this.running ??= this.loop();
+    return this.running;
+  }
+
+  /** Stops after the frame in flight; the caller stops the source so that a pending next() returns. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.running;
+  }
+
+  private emit<K extends keyof PipelineEvents>(name: K, ...args: Parameters<NonNullable<PipelineEvents[K]>>): void {
+    for (const l of this.listeners) {
+      const fn = l[name] as ((...a: unknown[]) => void) | undefined;
+      if (!fn) continue;
+      try {
+        fn.apply(l, args);
+      } catch (e) {
+        // A broken listener must not stop the poses.
+        this.log.error({ err: (e as Error).message, event: name }, 'pipeline listener failed');
+      }
+    }
+  }
+
+  private hasFrameListener(): boolean {
+    for (const l of this.listeners) if (l.onFrame) return true;
+    return false;
+  }
+
+  private async loop(): Promise<PipelineEnd> {
+    while (!this.stopping) {
+      const t0 = performance.now();
+      let frame: PipelineFrame | null;
+      try {
+        frame = await this.source.next();
+      } catch (e) {
+        this.fail(e, 'capture');
+        await new Promise((r) => setTimeout(r, ERROR_PAUSE_MS));
+        continue;
+      }
+      if (frame === null) return this.stopping ? 'stopped' : 'ended';
+      if (this.stopping) break;
+      this.emit('onStage', 'capture', performance.now() - t0);
+      try {
+        await this.process(frame);
+      } catch (e) {
+        this.fail(e, 'frame');
+      }
+    }
+    return 'stopped';
+  }
+
+  private fail(e: unknown, where: string): void {
+    const error = e instanceof Error ? e : new Error(String(e));
+    this.errorsTotal++;
+    // The first errors are logged in full; after that one line per 100, so a broken source cannot flood the log.
+    if (this.errorsTotal <= 5 || this.errorsTotal % 100 === 0)
+      this.log.error({ err: error.message, where, errors_total: this.errorsTotal }, 'pipeline frame failed');
+    this.emit('onError', error);
+  }
+
+  private async process(frame: PipelineFrame): Promise<void> {
+    const result = await this.estimator.estimate(frame, this.height);
+    this.emit('onStage', 'preprocess', result.timing_ms.preprocess_ms);
+    this.emit('onStage', 'inference', result.timing_ms.inference_ms);
+    this.emit('onStage', 'parse', result.timing_ms.parse_ms);
+    this.lastNet = result.net;
+
+    const t1 = performance.now();
+    const sx = frame.sourceWidth / frame.width;
+    const sy = frame.sourceHeight / frame.height;
+    const tracked = this.tracker.update(toSourcePixels(result.people, sx, sy), frame.ts);
+    const t2 = performance.now();
+    this.emit('onStage', 'track', t2 - t1);
+
+    const source = { width: frame.sourceWidth, height: frame.sourceHeight };
+    const latency = Math.max(0, Date.now() - frame.ts);
+    if (tracked.length > 0 || !this.options.skipEmptyFrames) {
+      const message: PosesPayload = {
+        frame: frame.seq,
+        ts: frame.ts,
+        source,
+        model: this.options.model,
+        net: result.net,
+        latency_ms: round(latency, 1),
+        people: posePeople(tracked, this.options.decimals),
+      };
+      this.publisher.publish('poses', message);
+    }
+    if (tracked.length !== this.lastCount) {
+      this.lastCount = tracked.length;
+      this.publisher.publish('people', { count: tracked.length, frame: frame.seq, ts: frame.ts });
+    }
+    this.emit('onStage', 'publish', performance.now() - t2);
+    this.framesTotal++;
+    this.emit('onProgress', frame.seq);
+    if (this.hasFrameListener())
+      this.emit('onFrame', frame, tracked, {
+        seq: frame.seq,
+        ts: frame.ts,
+        source,
+        net: result.net,
+        sourceToFrame: { x: 1 / sx, y: 1 / sy },
+        latency_ms: latency,
+      });
+  }
+}

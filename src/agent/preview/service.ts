@@ -1,0 +1,109 @@
+// The live annotated view: frames from the pipeline → scaled, annotated, converted to I420 → one shared
+// WebRTC video source → every WHEP viewer. Nothing past the first check in offer() runs without a connected viewer.
+
+import type { ModelLayout } from '../../runtime/manifest.js';
+import type { RawFrame } from '../../runtime/types.js';
+import type { HttpServer } from '../http/server.js';
+import { Annotator, type PreviewPerson } from './annotate.js';
+import type { PreviewConfig } from './config-schema.js';
+import { allocI420, rgbToI420, type I420Frame } from './i420.js';
+import { registerPage } from './page.js';
+import { FrameRateCap } from './rate-cap.js';
+import { FrameScaler } from './scale.js';
+import { ViewerSessions } from './sessions.js';
+import { registerWhep, whepPath } from './whep.js';
+import { loadWrtc, type VideoSource } from './wrtc.js';
+
+export interface PreviewLog {
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+export interface PreviewMeta {
+  /** Pipeline frames per second (shown on the overlay). */
+  fps: number;
+  netWidth: number;
+  netHeight: number;
+  /** Size the keypoints refer to, when not the frame's own size (e.g. poses from the full-size source, frame downscaled). */
+  source?: { width: number; height: number };
+}
+
+export class PreviewService {
+  private readonly scaler: FrameScaler;
+  private readonly annotator: Annotator;
+  private readonly i420: I420Frame;
+  private readonly cap: FrameRateCap;
+  private source: VideoSource | undefined;
+  private sessions: ViewerSessions | undefined;
+  private drawn = 0;
+  private lastError = '';
+
+  constructor(
+    private readonly cfg: PreviewConfig,
+    private readonly http: HttpServer,
+    layout: ModelLayout,
+    private readonly log: PreviewLog,
+  ) {
+    this.scaler = new FrameScaler(cfg.width, cfg.height);
+    this.annotator = new Annotator(layout, cfg.height);
+    this.i420 = allocI420(cfg.width, cfg.height);
+    this.cap = new FrameRateCap(cfg.fps);
+    // Routes exist from construction; until start() (and after stop()) WHEP answers 503.
+    registerPage(http, whepPath(cfg.stream).slice(1));
+    registerWhep(http, cfg.stream, () => this.sessions);
+  }
+
+  /** Loads WebRTC and opens the WHEP endpoint. Throws (with the reason) when wrtc cannot load. */
+  start(): void {
+    if (this.sessions) return;
+    const wrtc = loadWrtc();
+    this.source = new wrtc.nonstandard.RTCVideoSource();
+    this.sessions = new ViewerSessions(wrtc, this.source, {
+      maxViewers: this.cfg.max_viewers,
+      reapAfterMs: this.cfg.reap_timeout_s * 1000,
+      connectTimeoutMs: this.cfg.connect_timeout_s * 1000,
+    }, this.log);
+    this.sessions.start();
+    this.log.info({ stream: this.cfg.stream, size: `${this.cfg.width}x${this.cfg.height}`, fps: this.cfg.fps }, 'preview ready');
+  }
+
+  /** Closes every session and stops their tracks (an unstopped wrtc track keeps the process alive). */
+  async stop(): Promise<void> {
+    this.sessions?.stop();
+    this.sessions = undefined;
+    this.source = undefined;
+  }
+
+  /** WHEP sessions, connected or still connecting. */
+  get viewers(): number {
+    return this.sessions?.count ?? 0;
+  }
+
+  /** Frames annotated and sent since start: stays put while nobody watches (the "no viewer, no cost" check). */
+  get framesDrawn(): number {
+    return this.drawn;
+  }
+
+  /** Hands one pipeline frame to the viewers; returns at once when nobody is connected or the cap says skip. */
+  offer(frame: RawFrame, people: ReadonlyArray<PreviewPerson>, meta: PreviewMeta, nowMs = performance.now()): void {
+    const sessions = this.sessions;
+    if (!sessions || sessions.connected === 0) return;
+    if (!this.cap.admit(nowMs)) return;
+    try {
+      const at = this.scaler.scale(frame);
+      // Keypoints may refer to a larger source than the frame handed over.
+      const kpScale = meta.source && meta.source.width > 0 ? frame.width / meta.source.width : 1;
+      const image = { data: this.scaler.rgb, width: this.cfg.width, height: this.cfg.height };
+      this.annotator.draw(image, people, { ...at, scale: at.scale * kpScale }, meta);
+      rgbToI420(this.scaler.rgb, this.i420);
+      this.source!.onFrame(this.i420);
+      this.drawn++;
+    } catch (e) {
+      // A bad frame must not break the pipeline; say so once per distinct problem.
+      const msg = (e as Error).message;
+      if (msg !== this.lastError) this.log.warn({ err: msg }, 'preview frame dropped');
+      this.lastError = msg;
+    }
+  }
+}

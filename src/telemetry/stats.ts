@@ -1,0 +1,62 @@
+// The JSON payload the agent publishes on MQTT `stats`: one flat, stable shape built from the same
+// snapshot /metrics renders, so both always agree. Times in ms, loads in percent, sizes in bytes.
+
+import type { DeviceInfo } from './device-info.js';
+import type { MetersSnapshot, Stage } from './meters.js';
+import type { SensorSample } from './sampler.js';
+import type { ScaleDecision } from './scale-controller.js';
+
+export interface StatsMessage {
+  ts: number;
+  fps: number | null;
+  frames: number;
+  drops: number;
+  stages: Partial<Record<Stage, { median_ms: number | null; p99_ms: number | null; count: number; drops: number }>>;
+  backend: { backend: string; provider: string; precision?: string } | null;
+  net: { width: number; height: number } | null;
+  scale: { reason: string; changes: Record<string, number> } | null;
+  thermal: { zones: Array<{ type: string; temp_c: number | null }>; hottest: { type: string; temp_c: number } | null } | null;
+  gpu_load_pct: number | null;
+  cpu_load_pct: number | null;
+  memory: { total_bytes: number; available_bytes: number; used_bytes: number } | null;
+  power_mode: string | null;
+  power_mw: Record<string, number> | null;
+  device?: { model: string | null; l4t: string | null; os: string | null };
+}
+
+const round = (v: number | null, digits = 2): number | null => (v === null ? null : Number(v.toFixed(digits)));
+
+export function buildStatsMessage(input: {
+  meters: MetersSnapshot;
+  sensors: SensorSample | null;
+  lastScale?: ScaleDecision | null;
+  device?: DeviceInfo | null;
+  nowMs?: number;
+}): StatsMessage {
+  const { meters: m, sensors: s } = input;
+  const stages: StatsMessage['stages'] = {};
+  for (const [name, st] of Object.entries(m.stages) as Array<[Stage, MetersSnapshot['stages'][Stage]]>)
+    if (st.count > 0 || st.drops > 0) stages[name] = { median_ms: round(st.medianMs), p99_ms: round(st.p99Ms), count: st.count, drops: st.drops };
+  return {
+    ts: input.nowMs ?? Date.now(),
+    fps: round(m.fps),
+    frames: m.frames,
+    drops: m.drops,
+    stages,
+    backend: m.backend,
+    net: m.net,
+    scale: input.lastScale ? { reason: input.lastScale.reason, changes: m.scaleChanges } : null,
+    thermal: s
+      ? {
+          zones: s.thermal.map((z) => ({ type: z.type, temp_c: z.tempC })),
+          hottest: s.hottest ? { type: s.hottest.type, temp_c: s.hottest.tempC! } : null,
+        }
+      : null,
+    gpu_load_pct: s?.gpu ? s.gpu.loadPct : null,
+    cpu_load_pct: s?.cpu ? round(s.cpu.totalPct, 1) : null,
+    memory: s?.memory ? { total_bytes: s.memory.totalBytes, available_bytes: s.memory.availableBytes, used_bytes: s.memory.usedBytes } : null,
+    power_mode: s?.powerMode?.name ?? null,
+    power_mw: s?.rails ? Object.fromEntries(Object.entries(s.rails).map(([k, r]) => [k, r.currentMw])) : null,
+    ...(input.device ? { device: { model: input.device.model, l4t: input.device.l4t, os: input.device.os } } : {}),
+  };
+}

@@ -1,0 +1,219 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CaptureSource, type CaptureOptions, type CapturedFrame } from '../../../src/agent/capture/capture-source.js';
+import { ffprobeStream, hasProgram, imagesDir, processExists, recordingLogger, sleep, streetAvi, until } from './helpers.js';
+
+const sources: CaptureSource[] = [];
+function source(opts: CaptureOptions, log = recordingLogger()) {
+  const s = new CaptureSource(opts, log);
+  sources.push(s);
+  return { s, log };
+}
+afterEach(async () => {
+  await Promise.all(sources.splice(0).map((s) => s.stop()));
+});
+
+const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+/** Frame `n` of a video decoded on its own by ffmpeg, scaled like capture scales. */
+function referenceFrame(path: string, n: number, width: number, height: number): Buffer {
+  return execFileSync('ffmpeg', ['-v', 'error', '-nostdin', '-i', path, '-map', '0:v:0', '-vf', `select=eq(n\\,${n}),scale=${width}:${height}:flags=bilinear`,
+    '-frames:v', '1', '-pix_fmt', 'bgr24', '-f', 'rawvideo', 'pipe:1'], { maxBuffer: 64 << 20 });
+}
+
+describe('CaptureSource with ffmpeg', () => {
+  it('every-frame mode delivers every frame of street.avi, in order, scaled, even with a slow consumer', async () => {
+    const truth = ffprobeStream(streetAvi, true);
+    const { s } = source({ uri: streetAvi, mode: 'every-frame', output_height: 256, backend: 'ffmpeg' });
+    s.start();
+    const expectedWidth = 2 * Math.round((truth.width * 256) / truth.height / 2);
+    let count = 0, frame: CapturedFrame | null, hash100 = '';
+    while ((frame = await s.next())) {
+      expect(frame.seq).toBe(count);
+      expect([frame.width, frame.height, frame.sourceWidth, frame.sourceHeight]).toEqual([expectedWidth, 256, truth.width, truth.height]);
+      expect(frame.data.length).toBe(expectedWidth * 256 * 3);
+      expect(frame.order).toBe('bgr');
+      if (count === 100) hash100 = sha(frame.data);
+      if (count < 8) await sleep(30); // the consumer is busy: the pool fills and capture must wait, not drop
+      count++;
+    }
+    expect(count).toBe(truth.frames);
+    expect(s.stats()).toMatchObject({ frames: truth.frames, dropped: 0, restarts: 0, state: 'ended', lastError: null });
+    expect(await s.next()).toBeNull();
+    // Frame boundaries are right: frame 100 is byte-identical to ffmpeg decoding frame 100 alone.
+    expect(hash100).toBe(sha(referenceFrame(streetAvi, 100, expectedWidth, 256)));
+  });
+
+  it('loops a file: frame numbers run on past the end and the source keeps running', async () => {
+    const truth = ffprobeStream(streetAvi, true);
+    const { s } = source({ uri: `file://${streetAvi}`, loop: true, mode: 'every-frame', output_height: 64 });
+    s.start();
+    let last: CapturedFrame | null = null;
+    for (let i = 0; i < truth.frames + 20; i++) last = await s.next();
+    expect(last!.seq).toBe(truth.frames + 19);
+    expect(s.stats().state).toBe('running');
+    expect(s.stats().restarts).toBe(0);
+    await s.stop();
+    expect(await s.next()).toBeNull();
+    expect(s.stats().state).toBe('stopped');
+  });
+
+  it('realtime mode gives a slow consumer the newest frame and counts the dropped ones', async () => {
+    const { s } = source({ uri: streetAvi, mode: 'realtime', output_height: 96 });
+    s.start();
+    const seqs: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const f = await s.next();
+      seqs.push(f!.seq);
+      await sleep(100); // ~5 frames arrive at 50 fps while we "infer"
+    }
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]);
+    const skipped = seqs.slice(1).reduce((sum, q, i) => sum + (q - seqs[i] - 1), 0);
+    const { dropped } = s.stats();
+    expect(skipped).toBeGreaterThan(20);
+    // Every skipped frame number was counted as dropped (more may be dropped after the last delivery).
+    expect(dropped).toBeGreaterThanOrEqual(skipped);
+  });
+
+  it('reads an image directory in name order, each image at its own aspect', async () => {
+    const files = readdirSorted(imagesDir);
+    const { s } = source({ uri: imagesDir, mode: 'every-frame', output_height: 200 });
+    s.start();
+    const frames: Array<[number, number, number, number]> = [];
+    let f: CapturedFrame | null;
+    while ((f = await s.next())) frames.push([f.width, f.height, f.sourceWidth, f.sourceHeight]);
+    expect(frames).toEqual(
+      files.map((file) => {
+        const { width, height } = ffprobeStream(join(imagesDir, file));
+        return [2 * Math.round((width * 200) / height / 2), 200, width, height];
+      }),
+    );
+    expect(s.stats().state).toBe('ended');
+  });
+
+  it('loops an image directory in realtime mode at image_fps', async () => {
+    const files = readdirSorted(imagesDir);
+    const { s } = source({ uri: imagesDir, loop: true, image_fps: 50, output_height: 32 });
+    s.start();
+    const widths: number[] = [];
+    while (widths.length < files.length + 2) {
+      const f = await s.next();
+      if (widths.length === 0 || f!.seq > 0) widths.push(f!.sourceWidth);
+    }
+    expect(widths.at(-2)).toBe(widths[0]);
+    expect(s.stats().state).toBe('running');
+  });
+
+  it('test pattern at the requested size, in rgb when asked', async () => {
+    const { s } = source({ uri: 'test://?size=640x360&rate=25', output_height: 180, pixel_order: 'rgb', backend: 'ffmpeg' });
+    s.start();
+    const a = await s.next();
+    expect([a!.width, a!.height, a!.sourceWidth, a!.sourceHeight, a!.order]).toEqual([320, 180, 640, 360, 'rgb']);
+    const hashA = sha(a!.data);
+    let b = await s.next();
+    while (b!.seq < 5) b = await s.next();
+    expect(sha(b!.data)).not.toBe(hashA); // testsrc2 moves
+  });
+
+  it('a missing camera is reported and retried with growing delays, without throwing', async () => {
+    const { s, log } = source({ uri: '/dev/video9', retry: { min_ms: 20, max_ms: 80 } });
+    const problems: string[] = [];
+    const states: string[] = [];
+    s.on('problem', (m: string) => problems.push(m));
+    s.on('state', (st: string) => states.push(st));
+    s.start();
+    const pending = s.next();
+    await until(() => problems.length >= 4);
+    expect(problems[0]).toBe('camera /dev/video9 not found');
+    expect(states).toContain('retrying');
+    expect(s.stats().restarts).toBeGreaterThanOrEqual(3);
+    expect(s.stats().lastError).toBe('camera /dev/video9 not found');
+    const delays = log.lines.filter((l) => l.level === 'error').map((l) => (l.obj as { retry_in_ms: number }).retry_in_ms);
+    expect(delays.slice(0, 4)).toEqual([20, 40, 80, 80]);
+    await s.stop();
+    expect(await pending).toBeNull();
+  });
+
+  it('a corrupt video file gives a clear error and retries', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pafcast-corrupt-'));
+    const garbled = Buffer.from(readFileSync(streetAvi));
+    for (let i = 12; i < 32768; i++) garbled[i] = (i * 7919) & 0xff; // header overwritten with a pattern
+    const path = join(dir, 'garbled.avi');
+    writeFileSync(path, garbled);
+    const { s } = source({ uri: path, retry: { min_ms: 20, max_ms: 40 } });
+    const problems: string[] = [];
+    s.on('problem', (m: string) => problems.push(m));
+    s.start();
+    await until(() => problems.length >= 2);
+    expect(problems[0]).toMatch(new RegExp(`^cannot read ${path}: ffprobe exited 1: .*Invalid data`));
+    expect(s.stats().state).toMatch(/retrying|starting/);
+  });
+
+  it('a capture process that dies is reported with its exit code and last error line', async () => {
+    const { s } = source({
+      uri: 'test://',
+      retry: { min_ms: 20, max_ms: 40 },
+      pipeline: ['ffmpeg', '-v', 'error', '-i', '/nonexistent/video.mp4', '-f', 'rawvideo', 'pipe:1'],
+    });
+    const problems: string[] = [];
+    s.on('problem', (m: string) => problems.push(m));
+    s.start();
+    await until(() => problems.length >= 2);
+    expect(problems[0]).toMatch(/^ffmpeg exited 1: .*\/nonexistent\/video\.mp4: No such file or directory/);
+  });
+
+  it('a missing program is reported, not thrown', async () => {
+    const { s } = source({ uri: 'test://', retry: { min_ms: 20, max_ms: 40 }, pipeline: ['pafcast-no-such-program', '{input}'] });
+    const problems: string[] = [];
+    s.on('problem', (m: string) => problems.push(m));
+    s.start();
+    await until(() => problems.length >= 1);
+    expect(problems[0]).toBe('pafcast-no-such-program not found (is it installed?)');
+  });
+
+  it('stop() ends a capture process blocked on a full pipe and leaves no zombie', async () => {
+    const { s } = source({ uri: streetAvi, mode: 'every-frame', output_height: 128 });
+    s.start();
+    await s.next(); // hold one frame and never ask again: the pool fills and ffmpeg blocks writing
+    await sleep(300);
+    const pid = s.childPid;
+    expect(pid).not.toBeNull();
+    expect(processExists(pid!)).toBe(true);
+    await s.stop();
+    expect(processExists(pid!)).toBe(false);
+    expect(s.childPid).toBeNull();
+    expect(s.stats().state).toBe('stopped');
+  });
+
+  it('rejects invalid options with a readable message', () => {
+    expect(() => new CaptureSource({ uri: 'x', output_height: -5 }, recordingLogger())).toThrow(/output_height/);
+    expect(() => new CaptureSource({ uri: 'x', retry: { min_ms: 500, max_ms: 100 } }, recordingLogger())).toThrow(/max_ms/);
+  });
+});
+
+describe.skipIf(!hasProgram('gst-launch-1.0'))('CaptureSource with GStreamer', () => {
+  it('test pattern through gst-launch-1.0 -q', async () => {
+    const { s } = source({ uri: 'test://?size=640x480&rate=30', output_height: 240, backend: 'gstreamer' });
+    s.start();
+    const f = await s.next();
+    expect([f!.width, f!.height, f!.sourceWidth, f!.sourceHeight]).toEqual([320, 240, 640, 480]);
+    expect(s.command![0]).toBe('gst-launch-1.0');
+  });
+
+  it('every frame of street.avi through decodebin', async () => {
+    const truth = ffprobeStream(streetAvi, true);
+    const { s } = source({ uri: streetAvi, mode: 'every-frame', output_height: 128, backend: 'gstreamer' });
+    s.start();
+    let count = 0;
+    while (await s.next()) count++;
+    expect(count).toBe(truth.frames);
+  });
+});
+
+function readdirSorted(dir: string): string[] {
+  return execFileSync('ls', ['-1', dir], { encoding: 'utf8' }).split('\n').filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
+}

@@ -1,0 +1,124 @@
+// AgentMqtt against a real Mosquitto: topic layout, retained status, last will, the offline queue.
+import mqtt, { type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentMqtt, TopicError, baseTopic } from '../../../src/agent/mqtt/client.js';
+import { defaultConfig } from '../../../src/agent/config/load.js';
+import { Mosquitto } from '../helpers/mosquitto.js';
+import type { MqttConfig } from '../../../src/agent/mqtt/config-schema.js';
+
+const log = pino({ level: 'silent' });
+let broker: Mosquitto;
+
+beforeAll(async () => {
+  broker = await Mosquitto.start(true);
+});
+afterAll(async () => {
+  await broker?.stop();
+});
+
+function mqttConfig(patch: Partial<MqttConfig> = {}): MqttConfig {
+  const c = defaultConfig().mqtt;
+  return { ...c, reconnect: { min_ms: 200, max_ms: 400 }, ...patch };
+}
+
+interface Received {
+  topic: string;
+  payload: string;
+  retain: boolean;
+}
+
+async function subscriber(topic: string, opts: mqtt.IClientOptions = {}): Promise<{ client: MqttClient; got: Received[] }> {
+  const client = await mqtt.connectAsync(broker.url, { reconnectPeriod: 100, ...opts });
+  const got: Received[] = [];
+  client.on('message', (t, p, packet) => got.push({ topic: t, payload: p.toString(), retain: packet.retain }));
+  await client.subscribeAsync(topic, { qos: 1 });
+  return { client, got };
+}
+
+async function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('baseTopic', () => {
+  it('joins prefix and device id and refuses wildcards or empty levels', () => {
+    expect(baseTopic('site/cams', 'jetson1')).toBe('site/cams/jetson1');
+    expect(() => baseTopic('pafcast', 'cam#')).toThrow(TopicError);
+    expect(() => baseTopic('pafcast', 'a+b')).toThrow(/wildcard/);
+    expect(() => baseTopic('pafcast/', 'x')).toThrow(/empty level/);
+  });
+});
+
+describe('AgentMqtt', () => {
+  it('publishes under <prefix>/<device_id>, with retained online status and per-topic QoS/retain', async () => {
+    const sub = await subscriber('t1/dev/#');
+    const agent = new AgentMqtt(broker.url, mqttConfig({ prefix: 't1' }), 'dev', log);
+    agent.start();
+    await agent.waitConnected(10_000);
+    agent.publish('people', { count: 2, frame: 7, ts: 1 });
+    agent.publish('poses', { frame: 7, ts: 1, source: { width: 4, height: 3 }, model: 'm', net: { width: 8, height: 8 }, latency_ms: 1, people: [] });
+    await until(() => sub.got.length >= 3, 'three messages');
+    expect(sub.got.find((m) => m.topic === 't1/dev/status')?.payload).toBe('online');
+    expect(JSON.parse(sub.got.find((m) => m.topic === 't1/dev/people')!.payload)).toEqual({ count: 2, frame: 7, ts: 1 });
+    expect(JSON.parse(sub.got.find((m) => m.topic === 't1/dev/poses')!.payload).frame).toBe(7);
+    // Retained topics are delivered to a late subscriber; poses are not.
+    const late = await subscriber('t1/dev/#');
+    await until(() => late.got.length >= 2, 'retained messages');
+    expect(late.got.map((m) => m.topic).sort()).toEqual(['t1/dev/people', 't1/dev/status']);
+    expect(late.got.every((m) => m.retain)).toBe(true);
+    await agent.stop();
+    await until(() => sub.got.some((m) => m.topic === 't1/dev/status' && m.payload === 'stopped'), 'stopped status');
+    await sub.client.endAsync();
+    await late.client.endAsync();
+  });
+
+  it('refuses topics that are not declared outgoing topics', () => {
+    const agent = new AgentMqtt(broker.url, mqttConfig(), 'dev', log);
+    expect(() => agent.publish('config/set', {})).toThrow(/incoming topic/);
+    expect(() => agent.publish('nope/#' as 'poses', {} as never)).toThrow(/not a pafcast topic/);
+  });
+
+  it('leaves offline as the last will when the connection dies without a goodbye', async () => {
+    const sub = await subscriber('t2/dev/status');
+    const agent = new AgentMqtt(broker.url, mqttConfig({ prefix: 't2', reconnect: { min_ms: 60_000, max_ms: 60_000 } }), 'dev', log);
+    agent.start();
+    await agent.waitConnected(10_000);
+    await until(() => sub.got.some((m) => m.payload === 'online'), 'online');
+    // Drop the TCP connection without DISCONNECT, as a killed process would.
+    (agent as unknown as { client: MqttClient }).client.stream.destroy();
+    await until(() => sub.got.some((m) => m.payload === 'offline'), 'last will');
+    await agent.stop();
+    await sub.client.endAsync();
+  });
+
+  it('queues while the broker is away, keeps the newest, and flushes them in order after reconnecting', async () => {
+    const cfg = mqttConfig({ prefix: 't3', queue_max: 5, qos: { ...mqttConfig().qos, poses: 1 } });
+    // A persistent session keeps the subscription (and what arrives for it) across the broker restart.
+    const sub = await subscriber('t3/dev/poses', { clientId: 'pafcast-test-t3', clean: false });
+    const agent = new AgentMqtt(broker.url, cfg, 'dev', log);
+    agent.start();
+    await agent.waitConnected(10_000);
+    const pose = (frame: number) => ({ frame, ts: frame, source: { width: 1, height: 1 }, model: 'm', net: { width: 8, height: 8 }, latency_ms: 0, people: [] });
+    agent.publish('poses', pose(1));
+    await until(() => sub.got.length === 1, 'first pose');
+
+    await broker.stop();
+    await until(() => !agent.connected, 'disconnect');
+    for (let f = 2; f <= 21; f++) agent.publish('poses', pose(f));
+    expect(agent.counters()).toMatchObject({ connected: false, queued: 5, dropped: 15 });
+
+    await broker.start();
+    await until(() => sub.got.length >= 6, 'flushed poses');
+    await new Promise((r) => setTimeout(r, 300));
+    const frames = sub.got.map((m) => JSON.parse(m.payload).frame as number);
+    expect(frames).toEqual([1, 17, 18, 19, 20, 21]);
+    expect(agent.counters()).toMatchObject({ connected: true, queued: 0, dropped: 15 });
+    expect(agent.counters().reconnects).toBeGreaterThan(0);
+    await agent.stop();
+    await sub.client.endAsync();
+  });
+});

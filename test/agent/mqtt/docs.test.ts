@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { generateMqttDocs, mqttDocsPath, topicTable } from '../../../src/agent/mqtt/docs.js';
+import { TOPICS } from '../../../src/agent/mqtt/topics.js';
+
+describe('docs/mqtt.md', () => {
+  it('has one table row and one example per declared topic', () => {
+    const table = topicTable();
+    const names = Object.keys(TOPICS);
+    expect(table.split('\n')).toHaveLength(names.length + 2);
+    for (const name of names) {
+      expect(table).toContain(`| \`<prefix>/<device_id>/${name}\` |`);
+      expect(generateMqttDocs()).toContain(`### \`${name}\``);
+    }
+    expect(table).toContain('| `<prefix>/<device_id>/status` | agent → you | yes | `mqtt.qos.status` (1) |');
+  });
+
+  it('is up to date (regenerate: npx tsc -p . && node dist/src/agent/mqtt/docs.js --write)', () => {
+    expect(readFileSync(mqttDocsPath, 'utf8')).toBe(generateMqttDocs());
+  });
+});

@@ -1,0 +1,160 @@
+// Acceptance: headless Chromium opens the viewer page of an agent running on street.avi and receives the
+// annotated stream. Chromium and the agent each live in their own network namespace joined by a veth pair
+// (headless Chromium offers no ICE candidates on loopback). Skips, saying why, without root, ip, Chromium or data.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { limbColours } from '../../../src/agent/preview/annotate.js';
+import { layoutOf, loadManifest } from '../../../src/runtime/manifest.js';
+import { createVethPair, netnsUnavailable, type VethPair } from './support/netns.js';
+
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+const shared = process.env.PAFCAST_SHARED ?? resolve(repoRoot, '../shared');
+const media = join(shared, 'media', 'street.avi');
+const model = join(shared, 'models', 'lightweight-openpose-coco18.onnx');
+const chromiumPath = process.env.PAFCAST_CHROMIUM ?? '/usr/bin/chromium';
+const support = fileURLToPath(new URL('./support/', import.meta.url));
+
+const skipReason =
+  netnsUnavailable() ??
+  (!existsSync(chromiumPath) ? `no Chromium at ${chromiumPath} (set PAFCAST_CHROMIUM)` : undefined) ??
+  (!existsSync(media) || !existsSync(model) ? `shared data missing under ${shared} (set PAFCAST_SHARED)` : undefined);
+if (skipReason) console.warn(`[preview browser test] skipped: ${skipReason}`);
+
+const TOKEN = 'e2e-token';
+const colours = limbColours(layoutOf(loadManifest('lightweight-openpose-coco18')).numLimbs);
+
+interface PeopleEvent {
+  width: number;
+  height: number;
+  people: Array<{ id: number; box: [number, number, number, number] }>;
+}
+
+describe.skipIf(Boolean(skipReason))('viewer page in headless Chromium (netns + veth)', () => {
+  let net: VethPair;
+  let agent: ChildProcess;
+  let browser: BrowserContext;
+  let page: Page;
+  let tmp: string;
+  let port = 0;
+  let lastPeople: PeopleEvent | undefined;
+  /** Frames the agent has drawn so far (from its once-a-second stats line). */
+  let agentDrawn = 0;
+
+  beforeAll(async () => {
+    net = createVethPair();
+    tmp = mkdtempSync(join(tmpdir(), 'pafcast-e2e-'));
+    agent = spawn(net.exec(net.serverNs)[0], [...net.exec(net.serverNs).slice(1), process.execPath,
+      '--import', join(support, 'ts-register.mjs'), join(support, 'street-agent.ts'),
+      '--media', media, '--host', net.serverIp, '--port', '8080', '--token', TOKEN, '--net-height', '224', '--infer-fps', '2'],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: agent.stdout! });
+    await new Promise<void>((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error('agent did not start listening in 60 s')), 60_000);
+      agent.once('exit', (code) => fail(new Error(`agent exited early with ${code}`)));
+      lines.on('line', (l) => {
+        const ev = JSON.parse(l) as { event: string; port?: number } & PeopleEvent;
+        if (ev.event === 'listening') {
+          port = ev.port!;
+          clearTimeout(timer);
+          ok();
+        }
+        if (ev.event === 'people' && ev.people.length > 0) lastPeople = ev;
+        if (ev.event === 'stats') agentDrawn = (ev as unknown as { drawn: number }).drawn;
+      });
+    });
+    // Playwright talks to the browser over pipes, which pass through `ip netns exec` unchanged.
+    const wrapper = join(tmp, 'chromium-in-netns.sh');
+    writeFileSync(wrapper, `#!/bin/sh\nexec ${net.exec(net.clientNs).join(' ')} ${chromiumPath} "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    // A fresh profile per run: nothing cached from earlier runs can mask a failure.
+    browser = await chromium.launchPersistentContext(join(tmp, 'profile'), {
+      executablePath: wrapper,
+      headless: true,
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--no-first-run', '--disable-component-update',
+        '--disable-sync', '--disable-quic', '--autoplay-policy=no-user-gesture-required'],
+    });
+    page = browser.pages()[0] ?? (await browser.newPage());
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => {});
+    if (agent && agent.exitCode === null) {
+      const exited = new Promise((r) => agent.once('exit', r));
+      agent.kill('SIGTERM');
+      const timer = setTimeout(() => agent.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    net?.dispose();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }, 30_000);
+
+  it('refuses the page without the token', async () => {
+    const res = await page.goto(`http://${net.serverIp}:${port}/`);
+    expect(res?.status()).toBe(401);
+  });
+
+  it('plays ≥ 60 decoded frames in 10 s and shows skeleton colours where the agent reported people', async () => {
+    await page.goto(`http://${net.serverIp}:${port}/?token=${TOKEN}`);
+    await page.waitForFunction(() => (window as unknown as { pafcast: { status: string } }).pafcast.status === 'connected', undefined, { timeout: 30_000 });
+    const decoded = () => page.evaluate(async () => {
+      const report = await (window as unknown as { pafcast: { getStats(): Promise<Map<string, Record<string, unknown>> | null> } }).pafcast.getStats();
+      let n = 0;
+      report?.forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') n = Number(s.framesDecoded ?? 0);
+      });
+      return n;
+    });
+    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).videoWidth > 0, undefined, { timeout: 15_000 });
+    const before = await decoded();
+    const drawnBefore = agentDrawn;
+    await page.waitForTimeout(10_000);
+    const after = await decoded();
+    // On failure, the agent's own count says whether the agent or the browser fell short.
+    expect(after - before, `agent drew ${agentDrawn - drawnBefore} frames meanwhile`).toBeGreaterThanOrEqual(60);
+
+    expect(lastPeople, 'the agent reported nobody in street.avi').toBeDefined();
+    const reported = lastPeople!;
+    const counts = await page.evaluate(({ reported, colours }) => {
+      const video = document.querySelector('video') as HTMLVideoElement;
+      const w = video.videoWidth, h = video.videoHeight;
+      const canvas = document.createElement('canvas');
+      canvas.width = w;
+      canvas.height = h;
+      const ctx = canvas.getContext('2d')!;
+      ctx.drawImage(video, 0, 0, w, h);
+      const px = ctx.getImageData(0, 0, w, h).data;
+      const s = Math.min(w / reported.width, h / reported.height);
+      const ox = (w - reported.width * s) / 2, oy = (h - reported.height * s) / 2;
+      // People move between the reported poses and the captured frame: widen their boxes a little.
+      const boxes = reported.people.map(({ box: [x0, y0, x1, y1] }) => [ox + x0 * s - 12, oy + y0 * s - 12, ox + x1 * s + 12, oy + y1 * s + 12]);
+      let inside = 0, insideArea = 0, outside = 0, outsideArea = 0;
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const i = (y * w + x) * 4;
+          const r = px[i], g = px[i + 1], b = px[i + 2];
+          // A limb colour: close to one of the palette's saturated hues after VP8 and 4:2:0 chroma.
+          const match = Math.max(r, g, b) - Math.min(r, g, b) > 110 &&
+            colours.some(([cr, cg, cb]) => (r - cr) ** 2 + (g - cg) ** 2 + (b - cb) ** 2 < 70 ** 2);
+          const isIn = boxes.some(([x0, y0, x1, y1]) => x >= x0 && x <= x1 && y >= y0 && y <= y1);
+          if (isIn) { insideArea++; if (match) inside++; } else { outsideArea++; if (match) outside++; }
+        }
+      }
+      return { inside, insideArea, outside, outsideArea, w, h };
+    }, { reported, colours });
+    console.info('[preview browser test]', { decodedIn10s: after - before, ...counts, people: reported.people.length });
+    if (process.env.PAFCAST_E2E_SNAPSHOT) await page.locator('video').screenshot({ path: process.env.PAFCAST_E2E_SNAPSHOT });
+    expect(counts.w).toBe(640);
+    expect(counts.h).toBe(360);
+    expect(counts.inside).toBeGreaterThanOrEqual(40);
+    // Overlay colour concentrates on people: far denser inside their boxes than in the rest of the scene.
+    expect(counts.inside / counts.insideArea).toBeGreaterThan((5 * counts.outside) / Math.max(1, counts.outsideArea));
+  }, 90_000);
+});
