@@ -13,7 +13,8 @@ cxx=${CXX:-g++}
 cuda_include=${CUDA_INCLUDE:-/usr/local/cuda/include}
 node_include=${NODE_INCLUDE:-$(dirname "$(dirname "$(command -v node)")")/include/node}
 [ -f "$node_include/node_api.h" ] || node_include=/usr/include/node
-addon_api=$(cd "$repo" && node -p "require('node-addon-api').include_dir" 2>/dev/null || true)
+# node-addon-api's include_dir is relative to the working directory, so ask from the repo root.
+addon_api=$(cd "$repo" || exit; node -p "require('node-addon-api').include_dir" 2>/dev/null) || addon_api=""
 addon_api=$repo/${addon_api:-node_modules/node-addon-api}
 
 for need in "$trt_include/NvInferVersion.h" "$cuda_include/cuda_runtime_api.h" "$node_include/node_api.h" "$addon_api/napi.h"; do

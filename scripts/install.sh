@@ -67,7 +67,7 @@ would() { say "would $*"; }
 
 # --- preflight: Node and glibc, before anything is changed ---
 NODE=${NODE:-$(command -v node || true)}
-[ -n "$NODE" ] && [ -x "$NODE" ] || die "Node.js not found. pafcast needs Node >= $NODE_MIN (on a Jetson: the arm64 build from nodejs.org or NodeSource); or pass --node PATH"
+{ [ -n "$NODE" ] && [ -x "$NODE" ]; } || die "Node.js not found. pafcast needs Node >= $NODE_MIN (on a Jetson: the arm64 build from nodejs.org or NodeSource); or pass --node PATH"
 NODE=$(cd "$(dirname "$NODE")" && pwd)/$(basename "$NODE")
 case $NODE in
   /home/*|/root/*|/run/user/*) die "$NODE is under a home directory, which the service cannot see (ProtectHome=yes): install Node system-wide (/usr/bin, /usr/local/bin) or pass --node PATH" ;;
@@ -142,7 +142,9 @@ else
   say "installing production dependencies (npm ci --omit=dev)"
   # --ignore-scripts: every native dependency ships prebuilt binaries, and nothing may download
   # code at install time; the TensorRT addon is built explicitly below.
-  (cd "$stage" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund $([ "$OFFLINE" = 1 ] && echo --offline)) \
+  npm_flags=(--omit=dev --ignore-scripts --no-audit --no-fund)
+  [ "$OFFLINE" = 1 ] && npm_flags+=(--offline)
+  (cd "$stage" && npm ci "${npm_flags[@]}") \
     || die "npm ci failed; the previous installation (if any) is untouched"
   printf '%s\n' "$lock_sum" > "$stage/.deps-lock.sha256"
 fi

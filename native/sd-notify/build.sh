@@ -16,7 +16,7 @@ if [ -z "$include" ]; then
     [ -f "$d/node_api.h" ] && { include=$d; break; }
   done
 fi
-[ -n "$include" ] && [ -f "$include/node_api.h" ] || fail "node_api.h not found (looked in $prefix/include/node, /usr/include/node): install Node from nodejs.org or NodeSource, or set NODE_INCLUDE"
+{ [ -n "$include" ] && [ -f "$include/node_api.h" ]; } || fail "node_api.h not found (looked in $prefix/include/node, /usr/include/node): install Node from nodejs.org or NodeSource, or set NODE_INCLUDE"
 cc=${CC:-cc}
 command -v "$cc" >/dev/null || fail "no C compiler ($cc): sudo apt install build-essential"
 

@@ -1,7 +1,6 @@
 // Image in, people out: manifest → located model → backend → preprocess → PAF parser → source pixels.
 // The one object the CLI and the agent hold; it never knows which backend runs underneath.
 
-import sharp from 'sharp';
 import type { InferenceBackend, NetSize } from './backend.js';
 import { OutputShapeError } from './backend.js';
 import type { InferenceConfig } from './backends/config-schema.js';
@@ -184,9 +183,13 @@ export class ImageDecodeError extends Error {
   }
 }
 
-/** Decodes an image file into an RGB frame with sharp (libvips). */
+/**
+ * Decodes an image file into an RGB frame with sharp (libvips). Imported on first use: the agent
+ * decodes video in its capture process and must not need libvips (its prebuilt wants glibc 2.28).
+ */
 export async function decodeImage(path: string): Promise<RawFrame> {
   try {
+    const { default: sharp } = await import('sharp');
     const { data, info } = await sharp(path).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
     return { data, width: info.width, height: info.height, order: 'rgb' };

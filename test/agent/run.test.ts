@@ -68,6 +68,24 @@ afterEach(async () => {
 });
 
 describe('pafcast run', () => {
+  it('refuses an invalid configuration with every problem on stderr and exit code 2', async () => {
+    const agent = new AgentProcess(['--set', 'mqtt.qos.poses=3', '--height', 'tall', '--set', 'mqtt.bogus=1']);
+    expect((await agent.exited).code).toBe(2);
+    expect(agent.stderr).toContain('mqtt.qos.poses: must be 0, 1 or 2 (got "3")');
+    expect(agent.stderr).toContain('inference.height: must be an integer (got "tall")');
+    expect(agent.stderr).toContain('mqtt.bogus: unknown key (from command line)');
+  });
+
+  it('prints the effective config with flags, environment and redacted secrets', async () => {
+    const agent = new AgentProcess(['--print-config', '--source', 'test://', '--loop', '--prefix', 'site/cams'], { PAFCAST_MQTT_PASSWORD: 'hunter2', PAFCAST__MQTT__QOS__POSES: '1' });
+    expect((await agent.exited).code).toBe(0);
+    const out = agent.stdout;
+    const printed = JSON.parse(out);
+    expect(printed.source).toMatchObject({ uri: 'test://', loop: true });
+    expect(printed.mqtt).toMatchObject({ prefix: 'site/cams', password: '***', qos: { poses: 1 } });
+    expect(out).not.toContain('hunter2');
+  });
+
   it('publishes the poses the runtime finds on the same frames; online → stopped on SIGTERM', async () => {
     const sub = await Subscriber.connect(broker.url, 'itest1/dev/#');
     const agent = new AgentProcess([

@@ -72,7 +72,8 @@ export class CaptureSource extends EventEmitter {
   readonly config: CaptureConfig;
   private readonly realtime: boolean;
   private readonly assembler: FrameAssembler;
-  private state: CaptureState = 'stopped';
+  /** 'starting' until the first frame, so a next() issued before start() waits instead of reading as ended. */
+  private state: CaptureState = 'starting';
   private started = false;
   private stopping: Promise<void> | null = null;
   /** Bumped on every attempt and on stop, so callbacks of an abandoned attempt do nothing. */
@@ -174,8 +175,11 @@ export class CaptureSource extends EventEmitter {
       child.stdout?.resume();
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
-      await closed;
+      // A configured pipeline may leave a grandchild holding the pipes open: never let that hang shutdown.
+      let giveUp: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise<void>((resolve) => (giveUp = setTimeout(resolve, 2 * KILL_GRACE_MS)))]);
       clearTimeout(killer);
+      clearTimeout(giveUp);
     }
     this.setState('stopped');
     this.resolveWaiter();

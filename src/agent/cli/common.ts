@@ -30,3 +30,32 @@ export function intListOption(flag: string, value: string | undefined): number[]
 export function stderrLog(level: 'info' | 'warn', msg: string): void {
   if (level === 'warn' || process.env.PAFCAST_VERBOSE) process.stderr.write(`pafcast: ${level === 'warn' ? 'warning: ' : ''}${msg}\n`);
 }
+
+/** Flags every command that runs the model shares (detect, eval). */
+export const runtimeFlagOptions = {
+  'model-path': { type: 'string' },
+  backend: { type: 'string' },
+  providers: { type: 'string' },
+  threads: { type: 'string' },
+} as const;
+
+export const runtimeFlagsHelp = `  --model-path DIR,...  extra directories to search for the model file
+  --backend B           auto | tensorrt | onnxruntime (default auto)
+  --providers P,...     onnxruntime execution providers in order (default cpu)
+  --threads N           onnxruntime intra-op threads (default: one per core)
+`;
+
+const backendNames = ['auto', 'tensorrt', 'onnxruntime'] as const;
+
+/** The inference config the runtime flags ask for; throws a readable error for bad values. */
+export function inferenceFromFlags(o: { backend?: string; providers?: string; threads?: string }): {
+  backend?: (typeof backendNames)[number];
+  onnxruntime: { providers: string[]; threads: number };
+} {
+  const backend = o.backend as (typeof backendNames)[number] | undefined;
+  if (backend !== undefined && !backendNames.includes(backend)) throw new Error(`--backend must be ${backendNames.join(', ')}, got "${o.backend}"`);
+  return {
+    ...(backend ? { backend } : {}),
+    onnxruntime: { providers: listOption(o.providers) ?? ['cpu'], threads: intOption('--threads', o.threads) ?? 0 },
+  };
+}

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { keypointList, openPoseDocument } from '../openpose-json.js';
 import { renderSkeletons } from '../render.js';
 import { PoseRuntime } from '../../runtime/pose-runtime.js';
-import { cliError, intOption, listOption, stderrLog } from './common.js';
+import { cliError, inferenceFromFlags, intOption, listOption, runtimeFlagOptions, runtimeFlagsHelp, stderrLog } from './common.js';
 
 const help = `usage: pafcast detect [options] IMAGE...
 
@@ -21,11 +21,7 @@ options:
   --render DIR          write each image with skeletons drawn to DIR
   --write-json DIR      write OpenPose-format <name>_keypoints.json files to DIR
   --normalized          also print keypoints normalised to 0..1 of the image size
-  --model-path DIR,...  extra directories to search for the model file
-  --backend B           auto | tensorrt | onnxruntime (default auto)
-  --providers P,...     onnxruntime execution providers in order (default cpu)
-  --threads N           onnxruntime intra-op threads (default: one per core)
-`;
+${runtimeFlagsHelp}`;
 
 export async function command(argv: string[]): Promise<number> {
   let args;
@@ -39,10 +35,7 @@ export async function command(argv: string[]): Promise<number> {
         render: { type: 'string' },
         'write-json': { type: 'string' },
         normalized: { type: 'boolean', default: false },
-        'model-path': { type: 'string' },
-        backend: { type: 'string' },
-        providers: { type: 'string' },
-        threads: { type: 'string' },
+        ...runtimeFlagOptions,
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -60,16 +53,11 @@ export async function command(argv: string[]): Promise<number> {
   let height: number | undefined;
   try {
     height = intOption('--height', o.height);
-    const backend = o.backend as 'auto' | 'tensorrt' | 'onnxruntime' | undefined;
-    if (backend && !['auto', 'tensorrt', 'onnxruntime'].includes(backend)) throw new Error(`--backend must be auto, tensorrt or onnxruntime`);
     runtime = await PoseRuntime.create({
       model: o.model,
       modelPath: listOption(o['model-path']),
       heights: height ? [height] : undefined,
-      inference: {
-        ...(backend ? { backend } : {}),
-        onnxruntime: { providers: listOption(o.providers) ?? ['cpu'], threads: intOption('--threads', o.threads) ?? 0 },
-      },
+      inference: inferenceFromFlags(o),
       log: stderrLog,
     });
   } catch (e) {

@@ -10,7 +10,7 @@ import { parseKeypointGroundTruth, type KeypointGroundTruth } from '../../runtim
 import { sweepHeights, type HeightResult, type SweepImage } from '../../runtime/eval/height-sweep.js';
 import { fileNameOf, matchPredictions, parsePredictions, type KeypointLayout } from '../../runtime/eval/predictions.js';
 import { DEFAULT_MODEL, loadManifest, type ModelManifest } from '../../runtime/manifest.js';
-import { cliError, intListOption, intOption, listOption, stderrLog } from './common.js';
+import { cliError, inferenceFromFlags, intListOption, listOption, runtimeFlagOptions, runtimeFlagsHelp, stderrLog } from './common.js';
 
 const help = `usage: pafcast eval --gt FILE (--images DIR | --predictions FILE) [options]
 
@@ -26,10 +26,7 @@ options:
   --heights H,...       net heights to compare with --images (default: the model's)
   --model NAME|PATH     model manifest (default: ${DEFAULT_MODEL}); with --predictions, the
                         part layout of lines that name no model
-  --model-path DIR,...  extra directories to search for the model file
-  --backend B           auto | tensorrt | onnxruntime (default auto)
-  --threads N           onnxruntime intra-op threads (default: one per core)
-  --json                print one JSON object instead of the table
+${runtimeFlagsHelp}  --json                print one JSON object instead of the table
 `;
 
 /** An option or input problem: reported as one line with this exit code. */
@@ -60,9 +57,7 @@ export async function command(argv: string[]): Promise<number> {
         predictions: { type: 'string' },
         heights: { type: 'string' },
         model: { type: 'string' },
-        'model-path': { type: 'string' },
-        backend: { type: 'string' },
-        threads: { type: 'string' },
+        ...runtimeFlagOptions,
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
@@ -93,16 +88,12 @@ export async function command(argv: string[]): Promise<number> {
   }
 }
 
-const backends = ['auto', 'tensorrt', 'onnxruntime'] as const;
-
 /** Checks every runtime option before any file is read, so a typo fails fast with exit code 2. */
-function parseRuntimeOptions(o: { model?: string; heights?: string; 'model-path'?: string; backend?: string; threads?: string }): RuntimeOptions {
+function parseRuntimeOptions(o: { model?: string; heights?: string; 'model-path'?: string; backend?: string; providers?: string; threads?: string }): RuntimeOptions {
   try {
     const heights = intListOption('--heights', o.heights);
     if (heights && heights.length === 0) throw new Error('--heights needs at least one height');
-    const backend = o.backend as RuntimeOptions['backend'];
-    if (backend !== undefined && !backends.includes(backend)) throw new Error(`--backend must be ${backends.join(', ')}`);
-    return { model: o.model, heights, modelPath: listOption(o['model-path']), backend, threads: intOption('--threads', o.threads) };
+    return { model: o.model, heights, modelPath: listOption(o['model-path']), inference: inferenceFromFlags(o) };
   } catch (e) {
     throw new EvalInputError((e as Error).message, 2);
   }
@@ -184,8 +175,7 @@ interface RuntimeOptions {
   model?: string;
   heights?: number[];
   modelPath?: string[];
-  backend?: (typeof backends)[number];
-  threads?: number;
+  inference: ReturnType<typeof inferenceFromFlags>;
 }
 
 async function scoreImages(
@@ -219,10 +209,7 @@ async function scoreImages(
       modelPath: opts.modelPath,
       heights,
       sourceSize: first.width && first.height ? { width: first.width, height: first.height } : undefined,
-      inference: {
-        ...(opts.backend ? { backend: opts.backend } : {}),
-        onnxruntime: { providers: ['cpu'], threads: opts.threads ?? 0 },
-      },
+      inference: opts.inference,
       log: stderrLog,
     });
   } catch (e) {

@@ -4,8 +4,8 @@
 // How the datagram reaches NOTIFY_SOCKET, and why this way: Node's `dgram` only speaks UDP, and
 // libuv has no AF_UNIX SOCK_DGRAM at all. The alternatives were
 //   - spawning `systemd-notify`: the message then comes from a short-lived child, which needs
-//     NotifyAccess=all (any process in the unit may change its state) and, before systemd 254, is
-//     dropped whenever the child exits before PID 1 reads it (systemd-notify(1) says so);
+//     NotifyAccess=all (any process in the unit may change its state) and, before systemd 254, can
+//     be lost when the child exits before PID 1 has read it (see systemd-notify(1));
 //   - npm addons: `sd-notify` and `unix-dgram` build with node-gyp from an install script, which
 //     npm 11 no longer runs for dependencies unless approved, so they may silently be missing;
 //     `node-unix-socket` ships prebuilt binaries, but none for linux-arm64, i.e. no Jetson.

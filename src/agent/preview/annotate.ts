@@ -69,7 +69,8 @@ export class Annotator {
         sumX += x;
         n++;
       }
-      if (n > 0) this.label(img, `#${person.id}`, sumX / n, top - 4 * this.lineRadius);
+      // Negative ids mean tracking is off: there is no identity worth showing.
+      if (n > 0 && person.id >= 0) this.label(img, `#${person.id}`, sumX / n, top - 4 * this.lineRadius);
     }
     const status = `PEOPLE ${people.length}  FPS ${stats.fps.toFixed(1)}  NET ${stats.netWidth}X${stats.netHeight}`;
     const pad = 2 * this.textScale;

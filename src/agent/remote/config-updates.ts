@@ -27,10 +27,17 @@ export interface UpdateLog {
 }
 
 export interface ConfigUpdateHandlerOptions<C> {
+  /**
+   * The config as stored in the file, not the effective one: the patch is merged into it and the
+   * result is written back verbatim, so defaults or secrets from the environment must not be in it.
+   */
   loadCurrent(): C;
-  /** Full-schema validation: readable error lines, empty when valid (unknown keys must be errors). */
+  /**
+   * Full-schema validation of a would-be file config (apply defaults/environment first if the
+   * schema needs them): readable error lines, empty when valid. Unknown keys must be errors.
+   */
   validate(config: unknown): string[];
-  /** Makes `next` live; called only after `next` is persisted. */
+  /** Makes `next` live; called only after `next` is persisted. Throwing restores the previous file. */
   apply(next: C, prev: C): Promise<ApplyOutcome>;
   store: ConfigStore;
   /** Set = only signed updates with a rising version are accepted. */

@@ -2,7 +2,7 @@
 // This is the only place that knows which backends exist; everything above sees an InferenceBackend.
 // auto: TensorRT when the addon loads and an engine matching the running TensorRT/GPU/ladder exists
 // (or, with tensorrt.build_missing, can be built), otherwise onnxruntime on the CPU. Either way one
-// log line says which backend runs, why, and how long a warm-up inference at the largest size took.
+// log line says which backend runs, why, and how long one inference at the largest size takes once warm.
 
 import { BackendUnavailableError, type InferenceBackend, type NetSize } from '../backend.js';
 import type { ModelManifest } from '../manifest.js';
@@ -13,7 +13,7 @@ import { scanEngines } from '../engines/sidecar.js';
 import { chooseEngine } from '../engines/selection.js';
 import { buildEngine, findTrtexec, type RunProcess } from '../engines/trtexec.js';
 import type { InferenceConfig } from './config-schema.js';
-import { OnnxRuntimeBackend, type BackendLog, type OnnxRuntimeOptions } from './onnxruntime.js';
+import type { BackendLog, OnnxRuntimeOptions } from './onnxruntime.js';
 import { identityOf, loadTrtAddon, TensorRtBackend, type TrtAddon } from './tensorrt.js';
 
 export interface SelectBackendOptions {
@@ -31,7 +31,7 @@ export interface SelectBackendOptions {
   /** trtexec runner and location for tensorrt.build_missing (tests). */
   runProcess?: RunProcess;
   trtexecPath?: string | null;
-  /** Clock for the warm-up measurement, in milliseconds. */
+  /** Clock for the inference-time measurement, in milliseconds. */
   now?: () => number;
 }
 
@@ -45,13 +45,17 @@ function largest(sizes: NetSize[]): NetSize {
   return sizes.reduce((a, b) => (b.height * b.width > a.height * a.width ? b : a));
 }
 
-/** Times one inference at the largest size; the first run also pays lazy initialisation, which is what a user waits for. */
-async function warmUp(backend: InferenceBackend, sizes: NetSize[], now: () => number): Promise<string> {
+/**
+ * Times one inference at the largest size after one untimed run, so one-off start costs (CUDA's lazy
+ * kernel loading on the first TensorRT enqueue, allocator warm-up) do not pass for the frame time.
+ */
+async function timeInference(backend: InferenceBackend, sizes: NetSize[], now: () => number): Promise<string> {
   const size = largest(sizes);
   backend.input(size).fill(0);
+  await backend.run(size);
   const t0 = now();
   await backend.run(size);
-  return `warm-up inference at ${formatSize(size)}: ${(now() - t0).toFixed(1)} ms`;
+  return `inference at ${formatSize(size)}: ${(now() - t0).toFixed(1)} ms`;
 }
 
 /** Tries to bring up TensorRT; resolves with a loaded backend or throws BackendUnavailableError saying why not. */
@@ -103,7 +107,7 @@ export async function selectBackend(o: SelectBackendOptions): Promise<SelectedBa
   if (wanted !== 'onnxruntime') {
     try {
       const { backend, why } = await tryTensorRt(o);
-      const reason = `inference backend: tensorrt, ${backend.info.precision} on ${backend.info.device} (${wanted === 'auto' ? 'auto: ' : ''}${why}); ${await warmUp(backend, o.sizes, now)}`;
+      const reason = `inference backend: tensorrt, ${backend.info.precision} on ${backend.info.device} (${wanted === 'auto' ? 'auto: ' : ''}${why}); ${await timeInference(backend, o.sizes, now)}`;
       o.log('info', reason);
       return { backend, reason };
     } catch (e) {
@@ -113,10 +117,17 @@ export async function selectBackend(o: SelectBackendOptions): Promise<SelectedBa
     }
   }
   const ortOpts: OnnxRuntimeOptions = { providers: o.inference.onnxruntime.providers, threads: o.inference.onnxruntime.threads, log: o.log };
-  const backend = (o.createOnnxRuntime ?? ((opts) => new OnnxRuntimeBackend(opts)))(ortOpts);
+  // Imported only when needed: onnxruntime-node's prebuilt needs glibc 2.28, which JetPack 4 lacks,
+  // and a board running TensorRT must not fail because the fallback cannot load.
+  let create = o.createOnnxRuntime;
+  if (!create) {
+    const { OnnxRuntimeBackend } = await import('./onnxruntime.js');
+    create = (opts) => new OnnxRuntimeBackend(opts);
+  }
+  const backend = create(ortOpts);
   await backend.load(o.manifest, o.modelPath, o.sizes);
   const why = wanted === 'onnxruntime' ? 'config asks for onnxruntime' : `auto: TensorRT not used: ${trtFailure}`;
-  const reason = `inference backend: onnxruntime on ${backend.info.device} (${why}); ${await warmUp(backend, o.sizes, now)}`;
+  const reason = `inference backend: onnxruntime on ${backend.info.device} (${why}); ${await timeInference(backend, o.sizes, now)}`;
   o.log(wanted === 'onnxruntime' ? 'info' : 'warn', reason);
   return { backend, reason };
 }

@@ -11,6 +11,12 @@
 // they are applied best first, and only where one end belongs to a person that lacks the other
 // part and the other end is free: they add a part, but never create, merge or grow people.
 //
+// In a tree skeleton (COCO-18, BODY_25 without their redundant limbs) a group of connected peaks
+// holds at most one peak per part (per-limb matching gives a peak one connection per limb), so
+// every group becomes exactly one person, whatever the order. Only skeletons with cycles
+// (trt_pose: neck–hips, eyes, ear–shoulder) can meet a peak twice; there the person grown first
+// may take a free peak over a weak link that a later person reaches over a strong one.
+//
 // Cost: each connection is pushed at most once per end, and the peak→person index (`owner`)
 // answers "who has this peak" in O(1): O(C log C) for C connections, linear in the number of people.
 

@@ -34,8 +34,10 @@ export class PafScorer {
   private samplesMax = 2;
   private perCells = 1;
   private maxLimbRatio = 0.5;
-  /** orders[n]: visiting order of n samples, for n in [samplesMin, samplesMax]. */
-  private orders: Int32Array[] = [];
+  /** positions[n]: the n sample positions t ∈ [0, 1] along the limb, in visiting order. */
+  private positions: Float64Array[] = [];
+  /** [samplesMax + 1]: how many of n samples may disagree (−1: none can pass). */
+  private allowedFailures: Int32Array = new Int32Array(0);
 
   private paf: Float32Array = new Float32Array(0);
   private width = 0;
@@ -56,8 +58,14 @@ export class PafScorer {
     this.samplesMax = Math.max(this.samplesMin, Math.floor(p.paf_samples.max));
     this.perCells = p.paf_samples.per_cells > 0 ? p.paf_samples.per_cells : 1;
     this.maxLimbRatio = p.max_limb_ratio;
-    this.orders = [];
-    for (let n = 0; n <= this.samplesMax; n++) this.orders.push(n >= this.samplesMin ? middleOutOrder(n) : new Int32Array(0));
+    this.positions = [];
+    this.allowedFailures = new Int32Array(this.samplesMax + 1);
+    for (let n = 0; n <= this.samplesMax; n++) {
+      const order = n >= this.samplesMin ? middleOutOrder(n) : new Int32Array(0);
+      this.positions.push(Float64Array.from(order, (i) => i / (n - 1)));
+      // "More than minAbove·n samples agree" ⇔ at most n − (⌊minAbove·n⌋ + 1) may disagree.
+      this.allowedFailures[n] = n - (Math.floor(this.minAbove * n) + 1);
+    }
   }
 
   /** Points the scorer at this frame's PAF tensor (NCHW, N = 1, width × height cells). */
@@ -80,22 +88,20 @@ export class PafScorer {
     const ux = dx / len, uy = dy / len;
     let n = Math.round(len / this.perCells);
     n = n < this.samplesMin ? this.samplesMin : n > this.samplesMax ? this.samplesMax : n;
-    // "More than minAbove·n samples agree" ⇔ at most n − (⌊minAbove·n⌋ + 1) may disagree.
-    const maxFailures = n - (Math.floor(this.minAbove * n) + 1);
+    const maxFailures = this.allowedFailures[n]!;
     if (maxFailures < 0) return REJECTED;
-    const order = this.orders[n]!;
+    const positions = this.positions[n]!;
     const paf = this.paf, w = this.width, h = this.height;
     const plane = w * h;
     const baseX = chX * plane, baseY = chY * plane;
-    const step = 1 / (n - 1);
     const thr = this.interThreshold;
     let failures = 0, sum = 0, read = 0;
     for (let j = 0; j < n; j++) {
-      const t = order[j]! * step;
+      const t = positions[j]!;
       let sx = ax + dx * t, sy = ay + dy * t;
       sx = sx < 0 ? 0 : sx > w - 1 ? w - 1 : sx;
       sy = sy < 0 ? 0 : sy > h - 1 ? h - 1 : sy;
-      let x0 = Math.floor(sx), y0 = Math.floor(sy);
+      let x0 = sx | 0, y0 = sy | 0; // floor: both are ≥ 0 here
       if (x0 > w - 2) x0 = w - 2;
       if (y0 > h - 2) y0 = h - 2;
       const fx = sx - x0, fy = sy - y0;

@@ -4,7 +4,7 @@
 // `parse` allocates nothing.
 
 import type { ModelLayout, ParserParams } from '../manifest.js';
-import { growFloat32, growInt32 } from './buffers.js';
+import { growFloat32, growFloat64, growInt32 } from './buffers.js';
 import { PersonAssembler } from './assemble.js';
 import { ConnectionSet, LimbMatcher } from './match.js';
 import { PafScorer } from './paf-score.js';
@@ -16,6 +16,24 @@ import { ParserInputError, type ParsedPoses, type ParserInput, type ParserWork }
 export interface PafParserOptions {
   /** How people are ranked (and which ones `number_people_max` keeps); default `coverageScore`. */
   personScore?: PersonScoreFn;
+}
+
+/** Throws a RangeError naming the first parameter a parser cannot run with (NaN, out of range). */
+export function checkParserParams(p: ParserParams): void {
+  const bad = (name: string, why: string) => new RangeError(`parser parameter ${name} ${why}`);
+  for (const key of ['nms_threshold', 'inter_threshold', 'inter_min_above_threshold', 'min_subset_score', 'max_limb_ratio'] as const)
+    if (!Number.isFinite(p[key])) throw bad(key, `must be a finite number, got ${p[key]}`);
+  for (const key of ['min_subset_cnt', 'number_people_max'] as const)
+    if (!Number.isInteger(p[key]) || p[key] < 0) throw bad(key, `must be an integer ≥ 0, got ${p[key]}`);
+  const s = p.paf_samples;
+  if (!s || !Number.isInteger(s.min) || !Number.isInteger(s.max) || s.min < 2 || s.max > 64 || s.min > s.max)
+    throw bad('paf_samples', `needs integers 2 ≤ min ≤ max ≤ 64, got ${JSON.stringify(s)}`);
+  if (!(s.per_cells > 0) || !Number.isFinite(s.per_cells)) throw bad('paf_samples.per_cells', `must be > 0, got ${s.per_cells}`);
+}
+
+/** The parser keeps its own copy, so a caller changing its object later changes nothing unchecked. */
+function copyParams(p: ParserParams): ParserParams {
+  return { ...p, paf_samples: { ...p.paf_samples } };
 }
 
 export class PafParser {
@@ -34,13 +52,15 @@ export class PafParser {
   /** [people]: ranking score and order of the assembled people that passed the filters. */
   private rank: Float64Array = new Float64Array(64);
   private order: Int32Array = new Int32Array(64);
+  private rankSteps = 0;
   private readonly evidence: PersonEvidence;
-  /** Channels the input must have: heatmap parts, and PAF channels up to the highest one used. */
+  /** PAF channels the layout reads (its highest channel + 1), for checking inputs. */
   private readonly pafChannels: number;
 
   constructor(layout: ModelLayout, params: ParserParams, options: PafParserOptions = {}) {
+    checkParserParams(params);
     this.layout = layout;
-    this.params = params;
+    this.params = copyParams(params);
     this.personScore = options.personScore ?? coverageScore;
     const K = layout.numParts;
     this.peaks = new PeakSet(K);
@@ -59,10 +79,11 @@ export class PafParser {
     this.pafChannels = maxChannel + 1;
   }
 
-  /** Changes thresholds live; takes effect on the next `parse`. */
+  /** Changes thresholds live; takes effect on the next `parse`. Invalid values throw and change nothing. */
   setParams(params: ParserParams): void {
-    this.params = params;
-    this.scorer.setParams(params);
+    checkParserParams(params);
+    this.params = copyParams(params);
+    this.scorer.setParams(this.params);
   }
 
   setPersonScore(fn: PersonScoreFn): void {
@@ -87,14 +108,14 @@ export class PafParser {
     work.pairs = this.matcher.pairs;
     work.samples = this.scorer.samples;
     work.connections = this.connections.count;
-    work.assembly = this.matcher.sortSteps + this.assembler.steps;
+    work.assembly = this.matcher.sortSteps + this.assembler.steps + this.rankSteps;
     return this.result;
   }
 
   /** Applies min_subset_cnt / min_subset_score, ranks the rest; returns how many to output. */
   private rankPeople(people: number): number {
     const a = this.assembler, p = this.params, e = this.evidence;
-    this.rank = this.rank.length >= people ? this.rank : new Float64Array(Math.max(people, 2 * this.rank.length));
+    this.rank = growFloat64(this.rank, people);
     this.order = growInt32(this.order, people);
     let n = 0;
     for (let i = 0; i < people; i++) {
@@ -108,7 +129,7 @@ export class PafParser {
       this.rank[i] = this.personScore(e);
       this.order[n++] = i;
     }
-    this.work.assembly += sortByKeyDescending(this.order, this.rank, n);
+    this.rankSteps = sortByKeyDescending(this.order, this.rank, n);
     return p.number_people_max > 0 && n > p.number_people_max ? p.number_people_max : n;
   }
 

@@ -101,32 +101,32 @@ export function findPeaks(
   for (let k = 0; k < numParts; k++) {
     const base = (firstChannel + k) * plane;
     out.start[k] = out.total;
-    for (let y = 0; y < height; y++) {
-      const row = base + y * width;
-      const hasUp = y > 0, hasDown = y < height - 1;
-      for (let x = 0; x < width; x++) {
-        const i = row + x;
-        const v = maps[i]!;
-        if (!(v > threshold)) continue;
-        const hasLeft = x > 0, hasRight = x < width - 1;
-        // Earlier neighbours (row above, left) must be strictly lower; later ones not higher.
-        if (hasUp) {
-          const u = i - width;
-          if (maps[u]! >= v || (hasLeft && maps[u - 1]! >= v) || (hasRight && maps[u + 1]! >= v)) continue;
-        }
-        if (hasLeft && maps[i - 1]! >= v) continue;
-        if (hasRight && maps[i + 1]! > v) continue;
-        if (hasDown) {
-          const d = i + width;
-          if (maps[d]! > v || (hasLeft && maps[d - 1]! > v) || (hasRight && maps[d + 1]! > v)) continue;
-        }
-        const horizontal = hasLeft && hasRight, vertical = hasUp && hasDown;
-        const p = refinePeak(
-          horizontal ? maps[i - 1]! : v, v, horizontal ? maps[i + 1]! : v,
-          vertical ? maps[i - width]! : v, vertical ? maps[i + width]! : v,
-        );
-        out.push(x + p.dx, y + p.dy, p.value);
+    // One flat pass: almost every cell is below the threshold, so only those above pay for
+    // their coordinates and neighbour tests.
+    for (let c = 0; c < plane; c++) {
+      const i = base + c;
+      const v = maps[i]!;
+      if (!(v > threshold)) continue;
+      const y = (c / width) | 0;
+      const x = c - y * width;
+      const hasUp = y > 0, hasDown = y < height - 1, hasLeft = x > 0, hasRight = x < width - 1;
+      // Earlier neighbours (row above, left) must be strictly lower; later ones not higher.
+      if (hasUp) {
+        const u = i - width;
+        if (maps[u]! >= v || (hasLeft && maps[u - 1]! >= v) || (hasRight && maps[u + 1]! >= v)) continue;
       }
+      if (hasLeft && maps[i - 1]! >= v) continue;
+      if (hasRight && maps[i + 1]! > v) continue;
+      if (hasDown) {
+        const d = i + width;
+        if (maps[d]! > v || (hasLeft && maps[d - 1]! > v) || (hasRight && maps[d + 1]! > v)) continue;
+      }
+      const horizontal = hasLeft && hasRight, vertical = hasUp && hasDown;
+      const p = refinePeak(
+        horizontal ? maps[i - 1]! : v, v, horizontal ? maps[i + 1]! : v,
+        vertical ? maps[i - width]! : v, vertical ? maps[i + width]! : v,
+      );
+      out.push(x + p.dx, y + p.dy, p.value);
     }
     out.count[k] = out.total - out.start[k]!;
   }

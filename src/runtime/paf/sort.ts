@@ -6,7 +6,7 @@
 /** True when item `a` must come after item `b` (lower key, or equal key and larger index). */
 function after(keys: Float64Array, a: number, b: number): boolean {
   const ka = keys[a]!, kb = keys[b]!;
-  return ka > kb || (ka === kb && a > b);
+  return ka < kb || (ka === kb && a > b);
 }
 
 /** Sorts `items[0..n)` (indices into `keys`) by descending key in place; returns the steps taken. */

@@ -1,13 +1,25 @@
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { command } from '../../../src/agent/cli/engines.js';
 import type { RunProcess } from '../../../src/runtime/engines/trtexec.js';
 import { fakeTrtAddon } from '../../runtime/backends/fake-trt-addon.js';
 
 // Device block and version line as trtexec prints them on an Orin (format from OE4T/meta-tegra PR #2243).
 const orinLog = '[I] Selected Device: Orin\n[I] Compute Capability: 8.7\n[I] TensorRT version: 8.5.2\n';
+
+/** Runs `fn` with process.stderr captured (cliError writes there). */
+async function captureStderr(fn: () => Promise<void>): Promise<string> {
+  const chunks: string[] = [];
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((t: string | Uint8Array) => (chunks.push(String(t)), true));
+  try {
+    await fn();
+  } finally {
+    spy.mockRestore();
+  }
+  return chunks.join('');
+}
 
 function io() {
   const out: string[] = [];
@@ -69,29 +81,19 @@ describe('pafcast engines', () => {
   it('build without trtexec fails with where it looked and what to install', async () => {
     const { config } = await setup();
     const b = io();
-    const stderr: string[] = [];
-    const write = process.stderr.write;
-    process.stderr.write = ((t: string) => stderr.push(t)) as typeof process.stderr.write;
-    try {
+    const stderr = await captureStderr(async () => {
       expect(await command(['build', '-c', config], { ...b.deps, findTrtexec: async () => null })).toBe(1);
-    } finally {
-      process.stderr.write = write;
-    }
-    expect(stderr.join('')).toMatch(/trtexec not found at \/usr\/src\/tensorrt\/bin\/trtexec or on PATH/);
+    });
+    expect(stderr).toMatch(/trtexec not found at \/usr\/src\/tensorrt\/bin\/trtexec or on PATH/);
   });
 
   it('rejects heights outside the model range or off the stride', async () => {
     const { config } = await setup();
-    const stderr: string[] = [];
-    const write = process.stderr.write;
-    process.stderr.write = ((t: string) => stderr.push(t)) as typeof process.stderr.write;
-    try {
+    const stderr = await captureStderr(async () => {
       expect(await command(['build', '-c', config, '--heights', '250'], io().deps)).toBe(2);
       expect(await command(['build', '-c', config, '--heights', '8'], io().deps)).toBe(2);
-    } finally {
-      process.stderr.write = write;
-    }
-    expect(stderr.join('')).toMatch(/250 is not a positive multiple of the stride 8/);
-    expect(stderr.join('')).toMatch(/heights 8 are outside lightweight-openpose-coco18's input range/);
+    });
+    expect(stderr).toMatch(/250 is not a positive multiple of the stride 8/);
+    expect(stderr).toMatch(/heights 8 are outside lightweight-openpose-coco18's input range/);
   });
 });

@@ -40,6 +40,8 @@ export class AgentProcess {
   readonly proc: ChildProcess;
   readonly lines: LogLine[] = [];
   stderr = '';
+  /** Everything written to stdout, unparsed. */
+  stdout = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(args: string[], env: Record<string, string> = {}) {
@@ -50,6 +52,7 @@ export class AgentProcess {
     });
     let partial = '';
     this.proc.stdout!.on('data', (chunk: Buffer) => {
+      this.stdout += chunk.toString();
       partial += chunk.toString();
       const parts = partial.split('\n');
       partial = parts.pop()!;

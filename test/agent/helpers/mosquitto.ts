@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
 export async function freePort(): Promise<number> {
@@ -45,7 +45,8 @@ export class Mosquitto {
     readonly port: number,
     private readonly persistent = false,
   ) {
-    const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'max_queued_messages 10000'];
+    // `user`: started as root, mosquitto would switch to user "mosquitto", who cannot write our temp dir.
+    const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'max_queued_messages 10000', `user ${userInfo().username}`];
     if (persistent) lines.push('persistence true', `persistence_location ${this.dir}/`, 'autosave_interval 0');
     writeFileSync(join(this.dir, 'mosquitto.conf'), lines.join('\n') + '\n');
   }

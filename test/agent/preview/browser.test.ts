@@ -47,17 +47,27 @@ describe.skipIf(Boolean(skipReason))('viewer page in headless Chromium (netns + 
   /** Frames the agent has drawn so far (from its once-a-second stats line). */
   let agentDrawn = 0;
 
-  beforeAll(async () => {
-    net = createVethPair();
-    tmp = mkdtempSync(join(tmpdir(), 'pafcast-e2e-'));
+  /** framesDecoded of the page's current peer connection, read through getStats(). */
+  const decoded = () => page.evaluate(async () => {
+    const report = await (window as unknown as { pafcast: { getStats(): Promise<Map<string, Record<string, unknown>> | null> } }).pafcast.getStats();
+    let n = 0;
+    report?.forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') n = Number(s.framesDecoded ?? 0);
+    });
+    return n;
+  });
+
+  /** Starts the harness agent in the server namespace on port 8080 and waits until it listens. */
+  async function startAgent(): Promise<void> {
     agent = spawn(net.exec(net.serverNs)[0], [...net.exec(net.serverNs).slice(1), process.execPath,
       '--import', join(support, 'ts-register.mjs'), join(support, 'street-agent.ts'),
       '--media', media, '--host', net.serverIp, '--port', '8080', '--token', TOKEN, '--net-height', '224', '--infer-fps', '2'],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
-    const lines = createInterface({ input: agent.stdout! });
+    const child = agent;
+    const lines = createInterface({ input: child.stdout! });
     await new Promise<void>((ok, fail) => {
       const timer = setTimeout(() => fail(new Error('agent did not start listening in 60 s')), 60_000);
-      agent.once('exit', (code) => fail(new Error(`agent exited early with ${code}`)));
+      child.once('exit', (code) => fail(new Error(`agent exited early with ${code}`)));
       lines.on('line', (l) => {
         const ev = JSON.parse(l) as { event: string; port?: number } & PeopleEvent;
         if (ev.event === 'listening') {
@@ -69,6 +79,21 @@ describe.skipIf(Boolean(skipReason))('viewer page in headless Chromium (netns + 
         if (ev.event === 'stats') agentDrawn = (ev as unknown as { drawn: number }).drawn;
       });
     });
+  }
+
+  async function stopAgent(): Promise<void> {
+    if (!agent || agent.exitCode !== null || agent.signalCode !== null) return;
+    const exited = new Promise((r) => agent.once('exit', r));
+    agent.kill('SIGTERM');
+    const timer = setTimeout(() => agent.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  beforeAll(async () => {
+    net = createVethPair();
+    tmp = mkdtempSync(join(tmpdir(), 'pafcast-e2e-'));
+    await startAgent();
     // Playwright talks to the browser over pipes, which pass through `ip netns exec` unchanged.
     const wrapper = join(tmp, 'chromium-in-netns.sh');
     writeFileSync(wrapper, `#!/bin/sh\nexec ${net.exec(net.clientNs).join(' ')} ${chromiumPath} "$@"\n`);
@@ -85,13 +110,7 @@ describe.skipIf(Boolean(skipReason))('viewer page in headless Chromium (netns + 
 
   afterAll(async () => {
     await browser?.close().catch(() => {});
-    if (agent && agent.exitCode === null) {
-      const exited = new Promise((r) => agent.once('exit', r));
-      agent.kill('SIGTERM');
-      const timer = setTimeout(() => agent.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopAgent();
     net?.dispose();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }, 30_000);
@@ -104,14 +123,6 @@ describe.skipIf(Boolean(skipReason))('viewer page in headless Chromium (netns + 
   it('plays ≥ 60 decoded frames in 10 s and shows skeleton colours where the agent reported people', async () => {
     await page.goto(`http://${net.serverIp}:${port}/?token=${TOKEN}`);
     await page.waitForFunction(() => (window as unknown as { pafcast: { status: string } }).pafcast.status === 'connected', undefined, { timeout: 30_000 });
-    const decoded = () => page.evaluate(async () => {
-      const report = await (window as unknown as { pafcast: { getStats(): Promise<Map<string, Record<string, unknown>> | null> } }).pafcast.getStats();
-      let n = 0;
-      report?.forEach((s) => {
-        if (s.type === 'inbound-rtp' && s.kind === 'video') n = Number(s.framesDecoded ?? 0);
-      });
-      return n;
-    });
     await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).videoWidth > 0, undefined, { timeout: 15_000 });
     const before = await decoded();
     const drawnBefore = agentDrawn;
@@ -157,4 +168,19 @@ describe.skipIf(Boolean(skipReason))('viewer page in headless Chromium (netns + 
     // Overlay colour concentrates on people: far denser inside their boxes than in the rest of the scene.
     expect(counts.inside / counts.insideArea).toBeGreaterThan((5 * counts.outside) / Math.max(1, counts.outsideArea));
   }, 90_000);
+
+  it('reconnects by itself when the agent restarts', async () => {
+    const connects = () => page.evaluate(() => (window as unknown as { pafcast: { connects: number } }).pafcast.connects);
+    const before = await connects();
+    expect(before).toBeGreaterThanOrEqual(1);
+    await stopAgent();
+    await startAgent();
+    await page.waitForFunction((n) => {
+      const p = (window as unknown as { pafcast: { connects: number; status: string } }).pafcast;
+      return p.connects > n && p.status === 'connected';
+    }, before, { timeout: 60_000 });
+    const first = await decoded();
+    await page.waitForTimeout(3000);
+    expect(await decoded()).toBeGreaterThan(first);
+  }, 120_000);
 });

@@ -10,22 +10,11 @@ import { previewConfig, type PreviewConfig } from '../../../src/agent/preview/co
 import { PreviewService } from '../../../src/agent/preview/service.js';
 import { layoutOf, loadManifest } from '../../../src/runtime/manifest.js';
 import type { RawFrame } from '../../../src/runtime/types.js';
-// @ts-expect-error plain JS test helper without type declarations
-import { connectViewer, makeOffer } from './support/whep-viewer.mjs';
-
-interface Viewer {
-  status: number;
-  body: string;
-  location: string | null;
-  pc: { connectionState: string; close(): void };
-  frames(): number;
-  lastSize(): { width: number; height: number } | null;
-  close(): Promise<void>;
-}
+import { WhepClient } from '../../../src/agent/preview/whep-client.js';
 
 const quiet = { info() {}, warn() {}, error() {} };
 const layout = layoutOf(loadManifest('lightweight-openpose-coco18'));
-const viewerScript = fileURLToPath(new URL('./support/whep-viewer.mjs', import.meta.url));
+const support = fileURLToPath(new URL('./support/', import.meta.url));
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -42,9 +31,9 @@ async function agent(over: Partial<PreviewConfig> = {}, token?: string) {
   return { http, preview, base, whep: `${base}/whep/live` };
 }
 
-async function viewer(endpoint: string, token?: string): Promise<Viewer> {
-  const v = (await connectViewer(endpoint, { token })) as Viewer;
-  cleanups.push(() => v.close());
+async function viewer(endpoint: string, token?: string): Promise<WhepClient> {
+  const v = await WhepClient.connect(endpoint, { token });
+  cleanups.push(() => v.close(false));
   return v;
 }
 
@@ -84,9 +73,7 @@ describe('WHEP endpoint', () => {
     expect(await noIce.text()).toMatch(/ice-ufrag/);
     const json = await fetch(whep, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
     expect(json.status).toBe(415);
-    const { pc, sdp } = (await makeOffer()) as { pc: { close(): void }; sdp: string };
-    cleanups.push(() => pc.close());
-    expect((await fetch(`${base}/whep/other`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: sdp })).status).toBe(404);
+    expect((await viewer(`${base}/whep/other`)).status).toBe(404);
     expect(preview.viewers).toBe(0);
   });
 
@@ -130,11 +117,11 @@ describe('WHEP endpoint', () => {
     for (let i = 0; i < 50; i++) feed();
     expect(preview.framesDrawn).toBe(0);
     const v = await viewer(whep);
-    await until('the viewer to connect', () => v.pc.connectionState === 'connected', 15_000);
+    await until('the viewer to connect', () => v.connectionState === 'connected', 15_000);
     const timer = setInterval(feed, 40);
     cleanups.push(() => clearInterval(timer));
-    await until('decoded frames at the viewer', () => v.frames() >= 10, 15_000);
-    expect(v.lastSize()).toEqual({ width: 320, height: 180 });
+    await until('decoded frames at the viewer', () => v.frames >= 10, 15_000);
+    expect(v.lastSize).toEqual({ width: 320, height: 180 });
     expect(preview.framesDrawn).toBeGreaterThanOrEqual(10);
     await fetch(v.location!, { method: 'DELETE' });
     const after = preview.framesDrawn;
@@ -144,7 +131,8 @@ describe('WHEP endpoint', () => {
 
   it('reaps a viewer that vanishes without DELETE (SIGKILLed process) within 30 s with default settings', async () => {
     const { whep, preview } = await agent();
-    const child: ChildProcess = spawn(process.execPath, [viewerScript, whep], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child: ChildProcess = spawn(process.execPath,
+      ['--import', `${support}ts-register.mjs`, `${support}whep-viewer.ts`, whep], { stdio: ['ignore', 'pipe', 'inherit'] });
     cleanups.push(() => void child.kill('SIGKILL'));
     const lines = createInterface({ input: child.stdout! });
     await new Promise<void>((resolve, reject) => {

@@ -27,7 +27,7 @@ describe('selectBackend with onnxruntime', () => {
       expect(lines.filter((l) => l.includes('inference backend:'))).toEqual([`warn: ${reason}`]);
       // Which addon problem is reported depends on the checkout; either way the reason names it.
       expect(reason).toMatch(/auto: TensorRT not used: (TensorRT addon not built|TensorRT addon .* does not load|TensorRT addon loads but reports no GPU|no engine built)/);
-      expect(reason).toMatch(/warm-up inference at 224x400: \d+(\.\d)? ms$/);
+      expect(reason).toMatch(/inference at 224x400: \d+(\.\d)? ms$/);
       const out = await backend.run(sizes[0]);
       expect(out.mapHeight).toBe(20);
       expect(out.mapWidth).toBe(36);

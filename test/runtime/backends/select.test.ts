@@ -42,7 +42,7 @@ function logger() {
   return { lines, log: (level: 'info' | 'warn', msg: string) => lines.push(`${level}: ${msg}`) };
 }
 
-/** A clock that advances 12.5 ms per reading, so the logged warm-up time is known. */
+/** A clock that advances 12.5 ms per reading, so the logged inference time is known. */
 function clock() {
   let t = 0;
   return () => (t += 12.5);
@@ -62,11 +62,11 @@ describe('selectBackend', () => {
     expect(backend.info.name).toBe('tensorrt');
     expect(ort.made).toHaveLength(0);
     expect(addon.calls).toContain(`Engine(${join(dir, sc.engine)})`);
-    // Every ladder size was checked against the engine, then the warm-up ran at the largest.
+    // Every ladder size was checked against the engine, then warm-up and timed runs at the largest.
     expect(addon.calls.filter((c) => c.startsWith('setInputShape')).slice(0, 5)).toEqual(sizes.map((s) => `setInputShape(data,1x3x${s.height}x${s.width})`));
     expect(addon.calls.at(-1)).toBe('run(1x3x368x656)');
     expect(lines).toEqual([
-      `info: inference backend: tensorrt, fp16 on Orin (sm87, mapped host memory) (auto: engine ${sc.engine} matches TensorRT 8.5.2 on Orin (sm87)); warm-up inference at 368x656: 12.5 ms`,
+      `info: inference backend: tensorrt, fp16 on Orin (sm87, mapped host memory) (auto: engine ${sc.engine} matches TensorRT 8.5.2 on Orin (sm87)); inference at 368x656: 12.5 ms`,
     ]);
     expect(reason).toBe(lines[0].slice('info: '.length));
   });
@@ -84,9 +84,9 @@ describe('selectBackend', () => {
     expect(ort.made[0].opts.providers).toEqual(['cpu']);
     expect(ort.made[0].opts.threads).toBe(2);
     expect(ort.made[0].loads).toEqual([sizes]);
-    expect(ort.made[0].runs).toEqual(['368x656']);
+    expect(ort.made[0].runs).toEqual(['368x656', '368x656']);
     expect(lines).toEqual([
-      'warn: inference backend: onnxruntime on cpu (auto: TensorRT not used: TensorRT addon not built (x missing)); warm-up inference at 368x656: 12.5 ms',
+      'warn: inference backend: onnxruntime on cpu (auto: TensorRT not used: TensorRT addon not built (x missing)); inference at 368x656: 12.5 ms',
     ]);
   });
 
@@ -126,7 +126,7 @@ describe('selectBackend', () => {
     });
     expect(loaderCalls).toBe(0);
     expect(backend.info.name).toBe('onnxruntime');
-    expect(lines).toEqual(['info: inference backend: onnxruntime on cpu (config asks for onnxruntime); warm-up inference at 368x656: 12.5 ms']);
+    expect(lines).toEqual(['info: inference backend: onnxruntime on cpu (config asks for onnxruntime); inference at 368x656: 12.5 ms']);
   });
 
   it('auto: a GPU-less addon (no CUDA device) falls back with the CUDA error', async () => {

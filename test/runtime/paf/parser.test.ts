@@ -237,6 +237,16 @@ describe('input checks', () => {
     expect(() => parser.parse({ ...maps, width: 0 })).toThrow(/map size/);
     expect(() => parser.parse({ ...maps, pafOffset: 1 })).toThrow(ParserInputError);
   });
+  it('refuses parameters it cannot run with, keeping the old ones', () => {
+    const p = new PafParser(coco, params(coco));
+    expect(() => p.setParams(params(coco, { nms_threshold: NaN }))).toThrow(/nms_threshold must be a finite number/);
+    expect(() => p.setParams(params(coco, { paf_samples: { min: 10, max: 100, per_cells: 1 } }))).toThrow(/paf_samples needs/);
+    expect(() => p.setParams(params(coco, { paf_samples: { min: 10, max: 10, per_cells: 0 } }))).toThrow(/per_cells/);
+    expect(() => p.setParams(params(coco, { min_subset_cnt: 1.5 }))).toThrow(/min_subset_cnt/);
+    expect(() => new PafParser(coco, params(coco, { number_people_max: -1 }))).toThrow(RangeError);
+    const maps = renderSyntheticMaps(coco, 40, 36, [standingSkeleton(coco, 20, 2, 30)]);
+    expect(p.parse(maps).count).toBe(1);
+  });
   it('survives NaN and infinite map values', () => {
     const bad = renderSyntheticMaps(coco, 40, 36, [standingSkeleton(coco, 20, 2, 30)]);
     bad.heatmaps.fill(NaN, 0, 500);

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fileURLToPath } from 'node:url';
-import { loadManifest as loadShippedManifest } from '../../../src/runtime/manifest.js';
-
-// manifest.ts resolves models/ relative to the compiled file; from the sources we name the directory.
-const modelsDir = fileURLToPath(new URL('../../../models', import.meta.url));
-const loadManifest = (name: string) => loadShippedManifest(name, modelsDir);
+import { loadManifest } from '../../../src/runtime/manifest.js';
 import { PoseTracker, resolveTrackerOptions } from '../../../src/runtime/tracking/pose-tracker.js';
 import { sigmasFor } from '../../../src/runtime/tracking/sigmas.js';
 import type { Person } from '../../../src/runtime/types.js';

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fileURLToPath } from 'node:url';
-import { loadManifest as loadShippedManifest } from '../../../src/runtime/manifest.js';
-
-// manifest.ts resolves models/ relative to the compiled file; from the sources we name the directory.
-const modelsDir = fileURLToPath(new URL('../../../models', import.meta.url));
-const loadManifest = (name: string) => loadShippedManifest(name, modelsDir);
+import { loadManifest } from '../../../src/runtime/manifest.js';
 import { COCO17_SIGMAS, DEFAULT_SIGMA, sigmasFor } from '../../../src/runtime/tracking/sigmas.js';
 
 describe('sigmasFor', () => {

@@ -3,7 +3,6 @@
 // independently of the tracker: detections of consecutive frames that are each other's best match with a high
 // OKS (no memory, no motion model). The tracker's ids are then checked on those pairs.
 
-import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -60,7 +59,6 @@ describe('tracking on street.avi (real detections)', () => {
     const runtime = await PoseRuntime.create({
       heights: [NET_HEIGHT],
       sourceSize: { width: 1280, height: 720 },
-      inference: { onnxruntime: { providers: ['cpu'], threads: availableParallelism() } },
     });
     const sigmas = sigmasFor(runtime.manifest);
     const tracker = new PoseTracker({}, runtime.manifest.keypoints.length, sigmas);

@@ -1,0 +1,51 @@
+// The agent core in-process: embedded broker by default, one failing module does not stop the rest,
+// clean stop says `stopped`.
+import mqtt from 'mqtt';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { Agent, type AgentModule } from '../../src/agent/agent.js';
+import { loadConfig } from '../../src/agent/config/load.js';
+import { freePort } from './helpers/mosquitto.js';
+import { waitFor } from './helpers/agent-process.js';
+
+describe('Agent', () => {
+  it('starts the embedded broker when no URL is set and keeps going when modules fail to start', async () => {
+    const port = await freePort();
+    const { config, errors } = loadConfig({
+      env: {},
+      flags: { 'broker.port': port, 'mqtt.device_id': 'core', 'inference.model': 'no-such-model', 'source.uri': 'test://' },
+    });
+    expect(errors).toEqual([]);
+    const logged: Array<{ level: number; msg: string; module?: string }> = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line)) });
+    const order: string[] = [];
+    const probe = (name: string, fail = false): AgentModule => ({
+      name,
+      start: async () => {
+        if (fail) throw new Error(`${name} cannot start`);
+        order.push(`start ${name}`);
+      },
+      stop: async () => void order.push(`stop ${name}`),
+    });
+    const agent = new Agent(config, log, { extraModules: () => [probe('first'), probe('broken', true), probe('last')] });
+    await agent.start();
+
+    const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`);
+    const got: string[] = [];
+    sub.on('message', (t, p) => got.push(`${t} ${t.endsWith('/config') ? JSON.parse(p.toString()).mqtt.device_id : p.toString()}`));
+    await sub.subscribeAsync('pafcast/core/#', { qos: 1 });
+    await waitFor(() => got.length >= 2, 'retained status and config');
+    expect(got).toContain('pafcast/core/status online');
+    expect(got).toContain('pafcast/core/config core');
+
+    expect(order).toEqual(['start first', 'start last']);
+    const failures = logged.filter((l) => l.level === 50).map((l) => l.msg);
+    expect(failures.some((m) => m.startsWith('module pipeline failed to start'))).toBe(true);
+    expect(failures.some((m) => m.startsWith('module broken failed to start'))).toBe(true);
+
+    await agent.stop();
+    expect(order).toEqual(['start first', 'start last', 'stop last', 'stop first']);
+    await waitFor(() => got.includes('pafcast/core/status stopped'), 'stopped');
+    sub.end(true);
+  });
+});
