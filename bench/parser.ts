@@ -23,7 +23,13 @@ export async function benchParser(): Promise<Row[]> {
       times[i] = performance.now() - t0;
     }
     const m = median(times);
-    rows.push({ people, found, map: `${H}x${W}`, 'parse ms (median)': fmt(m, 3), 'µs per person': fmt((1000 * m) / people, 1) });
+    // Work counters: pairs considered grow as people² (every A–B pair of a limb), the PAF samples
+    // read stay near 1 per rejected pair (most are rejected from their end samples alone).
+    const w = parser.work;
+    rows.push({
+      people, found, map: `${H}x${W}`, 'parse ms (median)': fmt(m, 3), 'µs per person': fmt((1000 * m) / people, 1),
+      pairs: w.pairs, 'PAF samples': w.samples,
+    });
   }
   return rows;
 }

@@ -4,12 +4,15 @@
 
 import type { Logger } from 'pino';
 import { EmbeddedBroker } from './broker.js';
-import { redactConfig, type AgentConfig } from './config/schema.js';
+import { changedPaths, redactConfig, restartScopeOf, type AgentConfig, type RestartScope } from './config/schema.js';
 import { CaptureSource } from './capture/capture-source.js';
 import { AgentMqtt } from './mqtt/client.js';
 import { StatsPublisher } from './mqtt/stats-publisher.js';
+import { StageMeters } from '../telemetry/meters.js';
 import { PosePipeline, type PipelineEnd } from './pipeline.js';
+import { loadManifest } from '../runtime/manifest.js';
 import { PoseRuntime } from '../runtime/pose-runtime.js';
+import { resolveLadder } from '../telemetry/scale-controller.js';
 import { PoseTracker } from '../runtime/tracking/pose-tracker.js';
 import { sigmasFor } from '../runtime/tracking/sigmas.js';
 
@@ -17,11 +20,14 @@ export interface AgentModule {
   readonly name: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Restart this module whenever the pipeline restarts (it holds on to the pipeline or runtime). */
+  readonly followsPipeline?: boolean;
 }
 
 /** What every module may use. Fields set by a module (runtime, capture, pipeline) exist once it started. */
 export interface AgentServices {
-  readonly config: AgentConfig;
+  /** The config in effect; replaced by Agent.applyLive. */
+  config: AgentConfig;
   readonly log: Logger;
   readonly mqtt: AgentMqtt;
   readonly stats: StatsPublisher;
@@ -36,6 +42,34 @@ export interface AgentOptions {
 }
 
 export type AgentEnd = PipelineEnd;
+
+export interface LiveChangeResult {
+  /** Keys now in effect: applied live, or by restarting only the module they belong to. */
+  applied: string[];
+  /** Modules restarted to apply them. */
+  restarted: string[];
+  /**
+   * Keys not in effect: they need the whole agent restarted (broker connection, HTTP listener), or the
+   * module restarted for them failed to start again (its error is logged).
+   */
+  restart: Array<{ path: string; scope: string }>;
+}
+
+/** Which module applies a key of each config section when the key cannot change live. */
+const SECTION_MODULE: Record<string, string> = {
+  source: 'pipeline',
+  inference: 'pipeline',
+  tracking: 'pipeline',
+  telemetry: 'telemetry',
+  preview: 'preview',
+  remote: 'remote',
+};
+
+/** The module to restart for `path`, or 'agent' when only a process restart can apply it. */
+function moduleFor(path: string, scope: RestartScope): string {
+  if (scope && scope !== 'agent' && Object.values(SECTION_MODULE).includes(scope)) return scope;
+  return SECTION_MODULE[path.split('.')[0]!] ?? 'agent';
+}
 
 /** Starts the embedded broker; only created when mqtt.url is empty. */
 class BrokerModule implements AgentModule {
@@ -69,12 +103,15 @@ class PipelineModule implements AgentModule {
     const runtimeLog = log.child({ module: 'runtime' });
     const runtime = await PoseRuntime.create({
       model: config.inference.model,
+      heights: preparedHeights(config),
       inference: config.inference,
       log: (level, msg) => runtimeLog[level](msg),
     });
     this.s.runtime = runtime;
     const manifest = runtime.manifest;
     log.info({ model: manifest.name, backend: runtime.backend.info, reason: runtime.backendReason }, 'pose runtime ready');
+    const info = runtime.backend.info;
+    this.s.stats.meters.setBackend({ backend: info.name, provider: info.device, precision: info.precision });
     const tracker = new PoseTracker(config.tracking, manifest.keypoints.length, sigmasFor(manifest));
     const capture = new CaptureSource(config.source, log.child({ module: 'capture' }));
     this.s.capture = capture;
@@ -90,7 +127,9 @@ class PipelineModule implements AgentModule {
     pipeline.on(this.s.stats.events);
     capture.start();
     void pipeline.start().then((end) => {
-      if (end === 'ended') log.info('source ended; stopping');
+      // 'stopped' comes from stop() (shutdown or a restart for a config change): not an end of the source.
+      if (end !== 'ended') return;
+      log.info('source ended; stopping');
       this.resolveEnd(end);
     });
   }
@@ -140,6 +179,7 @@ export class Agent {
           net: () => services.pipeline?.stats().net ?? null,
         },
         config.mqtt.stats_interval_s,
+        new StageMeters({ fpsWindowMs: 5_000 }),
       ),
     };
     this.services = services;
@@ -164,13 +204,96 @@ export class Agent {
     log.info({ modules: this.started.map((m) => m.name), base: this.services.mqtt.base }, 'agent running');
   }
 
-  private async startModule(m: AgentModule): Promise<void> {
+  private async startModule(m: AgentModule): Promise<boolean> {
     try {
       await m.start();
       this.started.push(m);
+      return true;
     } catch (e) {
       this.services.log.error({ module: m.name, err: (e as Error).message }, `module ${m.name} failed to start; the agent carries on without it`);
+      return false;
     }
+  }
+
+  /**
+   * Applies a new, validated config to the running agent: live where a key allows it (net height,
+   * parser thresholds, QoS, rates, log level), else by restarting only the module the key belongs to
+   * (a pipeline restart takes the modules that follow it along). Keys of the broker connection and the
+   * HTTP listener need a process restart and are reported, not applied. Republishes `config`.
+   */
+  async applyLive(next: AgentConfig): Promise<LiveChangeResult> {
+    const s = this.services;
+    const result: LiveChangeResult = { applied: [], restarted: [], restart: [] };
+    const toRestart = new Map<string, string[]>();
+    for (const path of changedPaths(s.config, next)) {
+      const scope = restartScopeOf(path);
+      if (scope === null && this.applyOne(path, next)) {
+        result.applied.push(path);
+        continue;
+      }
+      const module = moduleFor(path, scope);
+      if (module === 'agent') result.restart.push({ path, scope: 'agent' });
+      else toRestart.set(module, [...(toRestart.get(module) ?? []), path]);
+    }
+    s.config = next;
+    for (const [name, paths] of toRestart) {
+      if (await this.restartModule(name)) {
+        result.restarted.push(name);
+        result.applied.push(...paths);
+      } else result.restart.push(...paths.map((path) => ({ path, scope: name })));
+    }
+    s.mqtt.publish('config', redactConfig(next) as unknown as Record<string, unknown>);
+    return result;
+  }
+
+  private applyOne(path: string, next: AgentConfig): boolean {
+    const s = this.services;
+    if (path === 'inference.height' && s.pipeline) {
+      // With the adaptive scale running, the height belongs to the controller.
+      if (next.telemetry.scale.enabled) return false;
+      s.pipeline.setHeight(next.inference.height);
+      return true;
+    }
+    if (path.startsWith('inference.parser.') && s.pipeline) {
+      s.pipeline.setParserParams(next.inference.parser);
+      return true;
+    }
+    if (path.startsWith('mqtt.qos.') || path === 'mqtt.queue_max') {
+      s.mqtt.updateConfig(next.mqtt);
+      return true;
+    }
+    if ((path === 'mqtt.skip_empty_frames' || path === 'mqtt.decimals') && s.pipeline) {
+      s.pipeline.setOptions({ skipEmptyFrames: next.mqtt.skip_empty_frames, decimals: next.mqtt.decimals });
+      return true;
+    }
+    if (path === 'mqtt.stats_interval_s') {
+      s.stats.setInterval(next.mqtt.stats_interval_s);
+      return true;
+    }
+    if (path === 'log.level') {
+      s.log.level = next.log.level;
+      return true;
+    }
+    return false;
+  }
+
+  /** Stops and starts one module with the current config; restarting the pipeline also restarts its followers. */
+  private async restartModule(name: string): Promise<boolean> {
+    const all = this.modules;
+    const target = all.find((m) => m.name === name);
+    if (!target) return false;
+    const group = name === 'pipeline' ? [target, ...all.filter((m) => m.followsPipeline)] : [target];
+    const log = this.services.log;
+    log.info({ modules: group.map((m) => m.name) }, 'restarting to apply a config change');
+    for (const m of group.slice().reverse()) {
+      const i = this.started.indexOf(m);
+      if (i < 0) continue;
+      this.started.splice(i, 1);
+      await m.stop().catch((e: Error) => log.error({ module: m.name, err: e.message }, `module ${m.name} failed to stop cleanly`));
+    }
+    let ok = true;
+    for (const m of group) ok = (await this.startModule(m)) && ok;
+    return ok;
   }
 
   /** Stops modules in reverse order, then says `stopped` on MQTT and disconnects. */
@@ -190,6 +313,17 @@ export class Agent {
     this.started.length = 0;
     log.info('agent stopped');
   }
+}
+
+/**
+ * Net heights to prepare at start: the whole scale ladder when the scale adapts (so TensorRT builds
+ * one profile and onnxruntime allocates once), else the one configured height.
+ */
+function preparedHeights(config: AgentConfig): number[] {
+  const manifest = loadManifest(config.inference.model);
+  const fixed = config.inference.height || manifest.input_size.default_height;
+  if (!config.telemetry.scale.enabled) return [fixed];
+  return [...new Set([fixed, ...resolveLadder(config.telemetry.scale, manifest)])];
 }
 
 function captureDropped(capture: CaptureSource | undefined): number {

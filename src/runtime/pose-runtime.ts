@@ -36,6 +36,7 @@ const defaultInference: InferenceConfig = {
   height: 0,
   backend: 'auto',
   onnxruntime: { providers: ['cpu'], threads: 0 },
+  parser: {},
   tensorrt: { engine_dir: '', precision: 'fp16' },
 };
 
@@ -66,6 +67,7 @@ export class PoseRuntime {
       ...opts.inference,
       onnxruntime: { ...defaultInference.onnxruntime, ...opts.inference?.onnxruntime },
       tensorrt: { ...defaultInference.tensorrt, ...opts.inference?.tensorrt },
+      parser: { ...opts.inference?.parser },
     };
     const manifest = loadManifest(opts.model ?? inference.model);
     const log = opts.log ?? (() => {});
@@ -79,7 +81,8 @@ export class PoseRuntime {
     if (backend) await backend.load(manifest, modelPath, sizes);
     else ({ backend, reason } = await selectBackend({ inference, manifest, modelPath, sizes, log }));
     const runtime = new PoseRuntime(manifest, backend, reason);
-    if (opts.parser) runtime.setParserParams(opts.parser);
+    const parser = { ...inference.parser, ...opts.parser };
+    if (Object.keys(parser).length) runtime.setParserParams(parser);
     return runtime;
   }
 
@@ -89,8 +92,9 @@ export class PoseRuntime {
 
   /** Changes parser thresholds live (remote config); takes effect on the next frame. */
   setParserParams(p: Partial<ParserParams>): void {
-    this.params = { ...this.params, ...p };
-    this.parser.setParams(this.params);
+    const next = { ...this.params, ...p };
+    this.parser.setParams(next); // throws on an invalid value and keeps the old ones
+    this.params = next;
   }
 
   /** Net input size for a source at `height` (default: the manifest's default height). */

@@ -13,7 +13,10 @@ export interface RawFrame {
 
 /** One detected person. Keypoints are in source-image pixels, in the model's part order. */
 export interface Person {
-  /** Person score (sum of part and limb scores, as OpenPose ranks people). */
+  /**
+   * Ranking score in 0..1: sum of the found parts' peak heights / number of parts in the layout, so a
+   * complete, confident person ranks above a fragment (src/runtime/paf/person-score.ts; chosen with `pafcast eval`).
+   */
   score: number;
   /** Number of parts found. */
   parts: number;

@@ -1,20 +1,15 @@
-// The JSON payload the agent publishes on MQTT `stats`: one flat, stable shape built from the same
-// snapshot /metrics renders, so both always agree. Times in ms, loads in percent, sizes in bytes.
+// The `telemetry` section of the MQTT `stats` message: sensors and the scale controller, built from
+// the same snapshot /metrics renders so both always agree. Times in ms, loads in percent, sizes in
+// bytes. Throughput and stage timings sit in the message's base (src/agent/mqtt/stats-publisher.ts).
 
 import type { DeviceInfo } from './device-info.js';
-import type { MetersSnapshot, Stage } from './meters.js';
+import type { MetersSnapshot } from './meters.js';
 import type { SensorSample } from './sampler.js';
 import type { ScaleDecision } from './scale-controller.js';
 
-export interface StatsMessage {
-  ts: number;
-  fps: number | null;
-  frames: number;
-  drops: number;
-  stages: Partial<Record<Stage, { median_ms: number | null; p99_ms: number | null; count: number; drops: number }>>;
-  backend: { backend: string; provider: string; precision?: string } | null;
-  net: { width: number; height: number } | null;
-  scale: { reason: string; changes: Record<string, number> } | null;
+export interface TelemetrySection {
+  /** Last controller decision and how often the size changed, by reason (null when the scale is fixed). */
+  scale: { height: number; reason: string; changes: Record<string, number> } | null;
   thermal: { zones: Array<{ type: string; temp_c: number | null }>; hottest: { type: string; temp_c: number } | null } | null;
   gpu_load_pct: number | null;
   cpu_load_pct: number | null;
@@ -26,26 +21,15 @@ export interface StatsMessage {
 
 const round = (v: number | null, digits = 2): number | null => (v === null ? null : Number(v.toFixed(digits)));
 
-export function buildStatsMessage(input: {
+export function buildTelemetrySection(input: {
   meters: MetersSnapshot;
   sensors: SensorSample | null;
   lastScale?: ScaleDecision | null;
   device?: DeviceInfo | null;
-  nowMs?: number;
-}): StatsMessage {
+}): TelemetrySection {
   const { meters: m, sensors: s } = input;
-  const stages: StatsMessage['stages'] = {};
-  for (const [name, st] of Object.entries(m.stages) as Array<[Stage, MetersSnapshot['stages'][Stage]]>)
-    if (st.count > 0 || st.drops > 0) stages[name] = { median_ms: round(st.medianMs), p99_ms: round(st.p99Ms), count: st.count, drops: st.drops };
   return {
-    ts: input.nowMs ?? Date.now(),
-    fps: round(m.fps),
-    frames: m.frames,
-    drops: m.drops,
-    stages,
-    backend: m.backend,
-    net: m.net,
-    scale: input.lastScale ? { reason: input.lastScale.reason, changes: m.scaleChanges } : null,
+    scale: input.lastScale ? { height: input.lastScale.height, reason: input.lastScale.reason, changes: m.scaleChanges } : null,
     thermal: s
       ? {
           zones: s.thermal.map((z) => ({ type: z.type, temp_c: z.tempC })),

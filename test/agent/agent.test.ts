@@ -43,6 +43,24 @@ describe('Agent', () => {
     expect(failures.some((m) => m.startsWith('module pipeline failed to start'))).toBe(true);
     expect(failures.some((m) => m.startsWith('module broken failed to start'))).toBe(true);
 
+    // A live change: what can apply now does; pipeline keys restart the pipeline (which fails again
+    // here, so they are reported as not in effect); the broker port needs a process restart.
+    const next = structuredClone(agent.services.config);
+    next.mqtt.qos.poses = 1;
+    next.mqtt.stats_interval_s = 5;
+    next.broker.port = port + 1;
+    next.tracking.memory_frames = 3;
+    next.inference.backend = 'onnxruntime';
+    const change = await agent.applyLive(next);
+    expect(change.applied.sort()).toEqual(['mqtt.qos.poses', 'mqtt.stats_interval_s']);
+    expect(change.restarted).toEqual([]);
+    expect(change.restart).toEqual([
+      { path: 'broker.port', scope: 'agent' },
+      { path: 'inference.backend', scope: 'pipeline' },
+      { path: 'tracking.memory_frames', scope: 'pipeline' },
+    ]);
+    expect(agent.services.config.mqtt.qos.poses).toBe(1);
+
     await agent.stop();
     expect(order).toEqual(['start first', 'start last', 'stop last', 'stop first']);
     await waitFor(() => got.includes('pafcast/core/status stopped'), 'stopped');

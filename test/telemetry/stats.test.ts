@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { StageMeters } from '../../src/telemetry/meters.js';
-import { buildStatsMessage } from '../../src/telemetry/stats.js';
+import { buildTelemetrySection } from '../../src/telemetry/stats.js';
 import type { SensorSample } from '../../src/telemetry/sampler.js';
 
-describe('buildStatsMessage', () => {
-  it('carries meters, sensors and the last scale decision in one JSON-safe object', () => {
+describe('buildTelemetrySection', () => {
+  it('carries sensors and the last scale decision in one JSON-safe object', () => {
     let t = 0;
     const m = new StageMeters({ now: () => t });
     m.setNetSize({ width: 456, height: 256 }, 'start');
@@ -25,22 +25,16 @@ describe('buildStatsMessage', () => {
       rails: null,
       network: [],
     };
-    const msg = buildStatsMessage({ meters: m.snapshot(), sensors, lastScale: { height: 256, from: 320, changed: true, reason: 'thermal' }, nowMs: 42 });
+    const msg = buildTelemetrySection({ meters: m.snapshot(), sensors, lastScale: { height: 256, from: 320, changed: true, reason: 'thermal' }, device: { model: 'NVIDIA Jetson TX2', l4t: '32.7.1', os: null } as never });
     expect(JSON.parse(JSON.stringify(msg))).toEqual({
-      ts: 42,
-      fps: 20,
-      frames: 5,
-      drops: 0,
-      stages: { inference: { median_ms: 40.12, p99_ms: 40.12, count: 5, drops: 0 } },
-      backend: null,
-      net: { width: 456, height: 256 },
-      scale: { reason: 'thermal', changes: {} },
+      scale: { height: 256, reason: 'thermal', changes: {} },
       thermal: { zones: [{ type: 'cpu-thermal', temp_c: 47.5 }, { type: 'cv0-thermal', temp_c: null }], hottest: { type: 'cpu-thermal', temp_c: 47.5 } },
       gpu_load_pct: 39,
       cpu_load_pct: 12.3,
       memory: { total_bytes: 100, available_bytes: 60, used_bytes: 40 },
       power_mode: 'MAXN',
       power_mw: null,
+      device: { model: 'NVIDIA Jetson TX2', l4t: '32.7.1', os: null },
     });
   });
 });

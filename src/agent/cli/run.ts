@@ -108,12 +108,21 @@ export async function command(argv: string[]): Promise<number> {
   process.on('unhandledRejection', (reason) => log.error({ err: reason instanceof Error ? reason.message : String(reason) }, 'unhandled rejection'));
 
   const { Agent } = await import('../agent.js');
-  const agent = new Agent(config, log);
+  const { agentModules } = await import('../modules.js');
+  let notify: { stopping(): Promise<void> } | undefined;
+  const agent: InstanceType<typeof Agent> = new Agent(config, log, {
+    extraModules: (services) => {
+      const built = agentModules(services, { configFile: v.config, env: process.env, flags, applyLive: (next) => agent.applyLive(next) });
+      notify = built.notify;
+      return built.modules;
+    },
+  });
 
   let stopping: Promise<number> | undefined;
   const shutdown = (why: string): Promise<number> => {
     stopping ??= (async () => {
       log.info({ why }, 'shutting down');
+      await notify?.stopping().catch(() => undefined);
       // Never hang on a stuck module: systemd would SIGKILL us anyway, with `offline` instead of `stopped`.
       const force = setTimeout(() => {
         log.error('shutdown took too long; exiting');

@@ -167,11 +167,23 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
       errors.push(err.code === 'ENOENT' ? `${opts.file}: no such file` : `${opts.file}: ${err.message}`);
     }
   }
-  for (const o of envOverrides(opts.env ?? {})) applyOverride(base, o.path, o.value, `environment ${o.origin}`, errors);
+  const resolved = resolveConfig(base, opts);
+  return { config: resolved.config, errors: [...errors, ...resolved.errors] };
+}
+
+/**
+ * The effective config from a file's contents (`base`, as parsed) plus environment and flag
+ * overrides, with defaults filled in and everything validated. Remote config validates a patched
+ * file with this before writing it.
+ */
+export function resolveConfig(base: Record<string, unknown>, opts: Pick<LoadOptions, 'env' | 'flags'> = {}): LoadResult {
+  const errors: string[] = [];
+  const merged = structuredClone(base);
+  for (const o of envOverrides(opts.env ?? {})) applyOverride(merged, o.path, o.value, `environment ${o.origin}`, errors);
   for (const [path, value] of Object.entries(opts.flags ?? {})) {
-    if (value !== undefined) applyOverride(base, path, value, 'command line', errors);
+    if (value !== undefined) applyOverride(merged, path, value, 'command line', errors);
   }
-  const config = Value.Default(AgentConfigSchema, structuredClone(base)) as AgentConfig;
+  const config = Value.Default(AgentConfigSchema, merged) as AgentConfig;
   errors.push(...validateConfig(config));
   if (errors.length === 0 && config.mqtt.device_id === '') config.mqtt.device_id = defaultDeviceId();
   return { config, errors };

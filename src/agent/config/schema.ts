@@ -7,6 +7,8 @@
 //                    (true = the whole agent). Inherited by everything below the marked node.
 //   secret: true     — redacted in logs, `config` messages and HTTP answers.
 
+import { changedPaths as jsonChangedPaths } from '../remote/merge-patch.js';
+import { redactSecrets } from '../remote/redact.js';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { CaptureConfigSchema } from '../capture/config-schema.js';
 import { InferenceConfigSchema } from '../../runtime/backends/config-schema.js';
@@ -90,13 +92,10 @@ export const secretPaths: readonly string[] = (function collect(node: TSchema, p
 
 /** A deep copy with every non-empty secret replaced by "***", for logs and published config. */
 export function redactConfig<T>(config: T): T {
-  const copy = structuredClone(config) as Record<string, unknown>;
-  for (const path of secretPaths) {
-    const keys = path.split('.');
-    let obj: Record<string, unknown> | undefined = copy;
-    for (const k of keys.slice(0, -1)) obj = obj?.[k] as Record<string, unknown> | undefined;
-    const last = keys[keys.length - 1];
-    if (obj && typeof obj[last] === 'string' && obj[last] !== '') obj[last] = '***';
-  }
-  return copy as T;
+  return redactSecrets(config, secretPaths);
+}
+
+/** Leaf key paths whose values differ between two configs (arrays compare as whole values). */
+export function changedPaths(before: AgentConfig, after: AgentConfig): string[] {
+  return jsonChangedPaths(before, after);
 }

@@ -87,8 +87,13 @@ export class AgentMqtt {
     return `${this.base}/${name}`;
   }
 
+  /**
+   * True from our 'connect' handler (after the queue was flushed) until 'close'. mqtt.js's own
+   * `connected` turns true earlier, while it resends its in-flight messages; publishing directly
+   * in that window would overtake the queued messages.
+   */
   get connected(): boolean {
-    return this.client?.connected ?? false;
+    return this.linkUp;
   }
 
   counters(): MqttCounters {
@@ -139,6 +144,7 @@ export class AgentMqtt {
   }
 
   private wasConnected = false;
+  private linkUp = false;
 
   private onConnect(): void {
     this.backoffMs = this.config.reconnect.min_ms;
@@ -151,10 +157,12 @@ export class AgentMqtt {
     const queued = this.queue.drain();
     for (const m of retained) this.send(m);
     for (const m of queued) this.send(m);
+    this.linkUp = true;
     if (queued.length) this.log.info({ flushed: queued.length, dropped_total: this.queue.dropped }, 'sent messages queued while offline');
   }
 
   private onClose(): void {
+    this.linkUp = false;
     if (this.stopping) return;
     if (this.wasConnected) this.log.warn({ url: this.url, queue_max: this.queue.capacity }, 'MQTT broker connection lost; queueing messages');
     this.wasConnected = false;
@@ -176,7 +184,7 @@ export class AgentMqtt {
     if (!spec) throw new TopicError(`"${String(name)}" is not a pafcast topic`);
     if (spec.direction !== 'out') throw new TopicError(`"${name}" is an incoming topic; the agent does not publish it`);
     const m: Outgoing = { topic: this.topic(name), payload: encodePayload(name, payload), qos: this.config.qos[spec.qos], retain: spec.retained };
-    if (this.client?.connected) this.send(m);
+    if (this.linkUp) this.send(m);
     else if (m.retain) this.pendingRetained.set(m.topic, m);
     else this.queue.push(m);
   }
@@ -190,6 +198,15 @@ export class AgentMqtt {
     this.handlers.set(topic, handler);
     this.client.subscribe(topic, { qos: this.config.qos[spec.qos] }, (err) => {
       if (err) this.log.warn({ err: err.message, topic }, 'MQTT subscribe failed');
+    });
+  }
+
+  /** Stops delivering messages of an incoming topic. */
+  unsubscribe(name: TopicName): void {
+    const topic = this.topic(name);
+    if (!this.handlers.delete(topic)) return;
+    this.client?.unsubscribe(topic, (err) => {
+      if (err) this.log.warn({ err: err.message, topic }, 'MQTT unsubscribe failed');
     });
   }
 
@@ -220,7 +237,7 @@ export class AgentMqtt {
     const client = this.client;
     if (!client) return;
     this.stopping = true;
-    if (client.connected) {
+    if (this.linkUp) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 2000);
         client.publish(this.topic('status'), 'stopped', { qos: this.config.qos.status, retain: true }, () => {

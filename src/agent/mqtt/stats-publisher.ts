@@ -1,51 +1,45 @@
-// The periodic `stats` message: throughput and per-stage timings over the last interval, the
-// capture drop count and the MQTT queue counters. Other modules add sections (telemetry: sensors
-// and scale) with addSection, so this file does not grow with every new measurement.
+// The periodic `stats` message: throughput, per-stage medians and p99 from the telemetry meters,
+// capture drops and the MQTT queue counters. Other modules add sections (telemetry: sensors and
+// scale; preview: viewers) with addSection, so this file does not grow with every measurement.
 
 import type { MqttCounters } from './client.js';
-import type { PosePublisher, PipelineEvents, PipelineStage } from '../pipeline.js';
+import type { PosePublisher, PipelineEvents } from '../pipeline.js';
 import type { StageStat, StatsPayload } from './topics.js';
-
-interface Accumulator {
-  sum: number;
-  max: number;
-  n: number;
-}
+import type { StageMeters } from '../../telemetry/meters.js';
 
 export interface StatsInputs {
   mqtt(): MqttCounters;
   /** Frames the capture source dropped since start (newest frame wins). */
   captureDropped(): number;
+  /** Net size of the last processed frame. */
   net(): { width: number; height: number } | null;
 }
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
+const r2 = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
 
 export class StatsPublisher {
-  private readonly stages = new Map<PipelineStage, Accumulator>();
   private readonly sections = new Map<string, () => unknown>();
-  private frames = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
-  private intervalStart = performance.now();
+  private lastDropped = 0;
 
   constructor(
     private readonly publisher: PosePublisher,
     private readonly inputs: StatsInputs,
     private intervalS: number,
+    /** Shared with /metrics and the scale controller, so every consumer sees the same numbers. */
+    readonly meters: StageMeters,
   ) {}
 
-  /** Pipeline listener that feeds the interval accumulators. */
+  /** Pipeline listener that feeds the meters. */
   readonly events: PipelineEvents = {
-    onStage: (stage, ms) => {
-      const acc = this.stages.get(stage) ?? { sum: 0, max: 0, n: 0 };
-      acc.sum += ms;
-      acc.max = Math.max(acc.max, ms);
-      acc.n++;
-      this.stages.set(stage, acc);
-    },
+    onStage: (stage, ms) => this.meters.record(stage, ms),
     onProgress: () => {
-      this.frames++;
+      this.meters.frame();
+      // Capture counts its drops itself; mirror new ones into the meters' capture stage.
+      const dropped = this.inputs.captureDropped();
+      for (; this.lastDropped < dropped; this.lastDropped++) this.meters.drop('capture');
     },
   };
 
@@ -69,20 +63,20 @@ export class StatsPublisher {
     this.timer.unref();
   }
 
-  /** Builds the message for the interval so far and starts a new interval. */
+  /** Builds the message from the meters' current window. */
   collect(): StatsPayload {
-    const now = performance.now();
-    const interval = Math.max(1e-3, (now - this.intervalStart) / 1000);
+    const snap = this.meters.snapshot();
     const stages: Record<string, StageStat> = {};
-    for (const [stage, acc] of this.stages) stages[stage] = { mean_ms: r1(acc.sum / acc.n), max_ms: r1(acc.max) };
+    for (const [name, st] of Object.entries(snap.stages))
+      if (st.count > 0 || st.drops > 0) stages[name] = { median_ms: r2(st.medianMs), p99_ms: r2(st.p99Ms), count: st.count, drops: st.drops };
     const payload: StatsPayload = {
       ts: Date.now(),
       uptime_s: r1((Date.now() - this.startedAt) / 1000),
-      interval_s: r1(interval),
-      frames: this.frames,
-      fps: r1(this.frames / interval),
+      frames: snap.frames,
+      fps: snap.fps === null ? null : r1(snap.fps),
       capture_dropped: this.inputs.captureDropped(),
-      net: this.inputs.net(),
+      net: this.inputs.net() ?? snap.net,
+      backend: snap.backend,
       stages,
       mqtt: this.inputs.mqtt(),
     };
@@ -93,9 +87,6 @@ export class StatsPublisher {
         payload[name] = { error: (e as Error).message };
       }
     }
-    this.stages.clear();
-    this.frames = 0;
-    this.intervalStart = now;
     return payload;
   }
 

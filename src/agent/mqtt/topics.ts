@@ -3,6 +3,7 @@
 // generated from it (docs.ts), so code, payloads and docs cannot drift apart.
 // Topics are relative to `<prefix>/<device_id>/`.
 
+import type { UpdateResult } from '../remote/config-updates.js';
 import type { MqttConfig } from './config-schema.js';
 
 export type StatusPayload = 'online' | 'offline' | 'stopped';
@@ -35,22 +36,26 @@ export interface PeoplePayload {
   ts: number;
 }
 
-/** Mean and maximum of one stage over the stats interval, ms. */
+/** One pipeline stage over the meters' recent window (last 512 frames), ms. */
 export interface StageStat {
-  mean_ms: number;
-  max_ms: number;
+  median_ms: number | null;
+  p99_ms: number | null;
+  /** Frames measured since start, and frames dropped at this stage. */
+  count: number;
+  drops: number;
 }
 
 export interface StatsPayload {
   ts: number;
   uptime_s: number;
-  interval_s: number;
-  /** Frames processed and their rate over the interval. */
+  /** Frames processed since start, and the rate over the last few seconds (null before two frames). */
   frames: number;
-  fps: number;
+  fps: number | null;
   /** Frames the capture source skipped because the pipeline was busy (newest frame wins), since start. */
   capture_dropped: number;
   net: { width: number; height: number } | null;
+  /** Inference backend actually running (from a real run). */
+  backend: { backend: string; provider: string; precision?: string } | null;
   stages: Record<string, StageStat>;
   mqtt: { connected: boolean; queued: number; dropped: number; published: number; reconnects: number };
   /** Sections added by other modules (telemetry, preview...). */
@@ -60,16 +65,16 @@ export interface StatsPayload {
 /** The effective config, secrets redacted. */
 export type ConfigPayload = Record<string, unknown>;
 
-/** A remote config change request; the remote-config module defines and checks its fields. */
-export type ConfigSetPayload = Record<string, unknown>;
+/**
+ * A remote config change (docs/remote-config.md): signed, `payload` is the exact JSON text that was
+ * signed; unsigned (only without a configured public key), the request itself.
+ */
+export type ConfigSetPayload =
+  | { payload: string; signature: string }
+  | { request_id: string; patch: Record<string, unknown> };
 
 /** Exactly one answer per `config/set` request. */
-export interface ConfigResultPayload {
-  id: string;
-  status: 'ok' | 'error';
-  data?: unknown;
-  error?: string;
-}
+export type ConfigResultPayload = UpdateResult;
 
 export interface TopicPayloads {
   status: StatusPayload;
@@ -127,24 +132,36 @@ export const TOPICS: { [K in TopicName]: TopicSpec<TopicPayloads[K]> } = {
     direction: 'out',
     retained: false,
     qos: 'stats',
-    description: 'Every `mqtt.stats_interval_s`: throughput, per-stage timings, MQTT queue and drops (other modules add sections).',
+    description:
+      'Every `mqtt.stats_interval_s`: throughput, per-stage median/p99 ms, drops, the running backend and net size, MQTT queue counters; ' +
+      '`telemetry` adds temperatures, loads, memory, power mode and the last scale decision, `preview` the viewer count.',
     example: {
       ts: 1764190010000,
       uptime_s: 3600.2,
-      interval_s: 10,
-      frames: 118,
+      frames: 42118,
       fps: 11.8,
       capture_dropped: 2310,
       net: { width: 456, height: 256 },
+      backend: { backend: 'onnxruntime', provider: 'cpu', precision: 'fp32' },
       stages: {
-        capture: { mean_ms: 0.4, max_ms: 2.1 },
-        preprocess: { mean_ms: 3.1, max_ms: 4 },
-        inference: { mean_ms: 71.5, max_ms: 90.2 },
-        parse: { mean_ms: 1.2, max_ms: 2.5 },
-        track: { mean_ms: 0.1, max_ms: 0.3 },
-        publish: { mean_ms: 0.2, max_ms: 0.9 },
+        capture: { median_ms: 0.4, p99_ms: 2.1, count: 42118, drops: 2310 },
+        preprocess: { median_ms: 3.1, p99_ms: 4, count: 42118, drops: 0 },
+        inference: { median_ms: 71.5, p99_ms: 90.2, count: 42118, drops: 0 },
+        parse: { median_ms: 0.21, p99_ms: 0.5, count: 42118, drops: 0 },
+        track: { median_ms: 0.1, p99_ms: 0.3, count: 42118, drops: 0 },
+        publish: { median_ms: 0.2, p99_ms: 0.9, count: 42118, drops: 0 },
       },
-      mqtt: { connected: true, queued: 0, dropped: 0, published: 1320, reconnects: 0 },
+      mqtt: { connected: true, queued: 0, dropped: 0, published: 84236, reconnects: 0 },
+      telemetry: {
+        scale: { height: 256, reason: 'fps-shortfall', changes: { 'fps-shortfall': 1 } },
+        thermal: { zones: [{ type: 'tj-thermal', temp_c: 61.3 }, { type: 'gpu-thermal', temp_c: 58.9 }], hottest: { type: 'tj-thermal', temp_c: 61.3 } },
+        gpu_load_pct: 87.5,
+        cpu_load_pct: 41.2,
+        memory: { total_bytes: 7999999999, available_bytes: 5100000000, used_bytes: 2899999999 },
+        power_mode: 'MAXN',
+        power_mw: { VDD_IN: 9120 },
+        device: { model: 'NVIDIA Jetson Orin Nano Developer Kit', l4t: '36.4.0', os: 'Ubuntu 22.04.4 LTS' },
+      },
     },
   },
   config: {
@@ -158,15 +175,19 @@ export const TOPICS: { [K in TopicName]: TopicSpec<TopicPayloads[K]> } = {
     direction: 'in',
     retained: false,
     qos: 'config',
-    description: 'Reserved for remote configuration: a change request (the remote-config module documents its fields).',
-    example: { id: 'req-1', set: { inference: { height: 224 } } },
+    description:
+      'A JSON merge patch (RFC 7396) of the config with a `request_id`; signed with Ed25519 when `remote.public_key` is set (docs/remote-config.md).',
+    example: {
+      payload: '{"request_id":"3f0c9a","version":1764190000123,"device":"cam1","patch":{"telemetry":{"scale":{"target_fps":12}}}}',
+      signature: 'base64 of the 64-byte Ed25519 signature',
+    },
   },
   'config/result': {
     direction: 'out',
     retained: false,
     qos: 'config',
-    description: 'Exactly one answer per `config/set` request, with the request id.',
-    example: { id: 'req-1', status: 'ok', data: { restarted: [] } },
+    description: 'Exactly one answer per `config/set` request: what was applied live and what needs a restart, or why it was rejected.',
+    example: { request_id: '3f0c9a', ok: true, errors: [], applied: ['telemetry.scale.target_fps'], restart_required: [] },
   },
 };
 

@@ -58,7 +58,7 @@ export class PreviewService {
   start(): void {
     if (this.sessions) return;
     const wrtc = loadWrtc();
-    this.source = new wrtc.nonstandard.RTCVideoSource();
+    this.source = new wrtc.nonstandard.RTCVideoSource({ isScreencast: process.env.SC === '1' });
     this.sessions = new ViewerSessions(wrtc, this.source, {
       maxViewers: this.cfg.max_viewers,
       reapAfterMs: this.cfg.reap_timeout_s * 1000,

@@ -36,6 +36,21 @@ export const InferenceConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    parser: Type.Object(
+      {
+        nms_threshold: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'Heatmap peak threshold.' })),
+        inter_threshold: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'PAF sample agreement threshold.' })),
+        inter_min_above_threshold: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Share of PAF samples that must agree.' })),
+        min_subset_cnt: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'Fewest parts a person may have.' })),
+        min_subset_score: Type.Optional(Type.Number({ minimum: 0, description: 'Lowest mean part score a person may have.' })),
+        number_people_max: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: 'Keep at most this many people (0 = all).' })),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description: "Overrides of the model manifest's parser defaults; applied live from the next frame.",
+      },
+    ),
     tensorrt: Type.Object(
       {
         engine_dir: Type.String({ default: '', description: 'Where engines live; empty = models/trt in the package, then /var/lib/pafcast/trt.' }),

@@ -4,7 +4,7 @@
 
 import type { ModelLayout } from '../manifest.js';
 import { growFloat64, growInt32 } from './buffers.js';
-import { PafScorer, REJECTED } from './paf-score.js';
+import type { PafScorer } from './paf-score.js';
 import type { PeakSet } from './peaks.js';
 import { sortByKeyDescending } from './sort.js';
 
@@ -34,15 +34,13 @@ export class ConnectionSet {
 }
 
 export class LimbMatcher {
-  /** [capacity]: the accepted candidate pairs of the limb being matched (local peak indices). */
-  private candA: Int32Array = new Int32Array(64);
-  private candB: Int32Array = new Int32Array(64);
-  private candScore: Float64Array = new Float64Array(64);
+  /** [capacity]: the accepted candidate pairs of the limb being matched (indices into the scorer's
+   *  pairA, pairB, pairScore), best first. */
   private candOrder: Int32Array = new Int32Array(64);
   /** [peaks]: `stamp` of the limb that last used each peak, so nothing needs clearing per limb. */
   private usedBy: Int32Array = new Int32Array(256);
   private stamp = 0;
-  /** Pairs started and sort steps since the last `matchAll` (work counter). */
+  /** Pairs considered and sort steps since the last `matchAll` (work counter). */
   pairs = 0;
   sortSteps = 0;
 
@@ -65,46 +63,26 @@ export class LimbMatcher {
     const startB = peaks.start[partB]!, nB = peaks.count[partB]!;
     if (nA === 0 || nB === 0) return;
     const chX = pafOffset + layout.pafX[l]!, chY = pafOffset + layout.pafY[l]!;
-    const px = peaks.x, py = peaks.y;
-    let n = 0;
-    for (let i = 0; i < nA; i++) {
-      const a = startA + i;
-      const ax = px[a]!, ay = py[a]!;
-      for (let j = 0; j < nB; j++) {
-        const b = startB + j;
-        const s = scorer.score(chX, chY, ax, ay, px[b]!, py[b]!);
-        if (s === REJECTED) continue;
-        if (n >= this.candA.length) this.growCandidates(n + 1);
-        this.candA[n] = a;
-        this.candB[n] = b;
-        this.candScore[n] = s;
-        this.candOrder[n] = n;
-        n++;
-      }
-    }
+    // The scorer keeps the accepted pairs in its own buffers; only their order is ours.
+    const n = scorer.scoreLimb(chX, chY, peaks.x, peaks.y, startA, nA, startB, nB);
+    if (n > this.candOrder.length) this.candOrder = growInt32(this.candOrder, n);
+    for (let c = 0; c < n; c++) this.candOrder[c] = c;
     this.pairs += nA * nB;
     if (n === 0) return;
-    this.sortSteps += sortByKeyDescending(this.candOrder, this.candScore, n);
+    const candA = scorer.pairA, candB = scorer.pairB, candScore = scorer.pairScore;
+    this.sortSteps += sortByKeyDescending(this.candOrder, candScore, n);
     const stamp = ++this.stamp;
     const used = this.usedBy;
     const maxConnections = nA < nB ? nA : nB;
     let kept = 0;
     for (let r = 0; r < n && kept < maxConnections; r++) {
       const c = this.candOrder[r]!;
-      const a = this.candA[c]!, b = this.candB[c]!;
+      const a = candA[c]!, b = candB[c]!;
       if (used[a] === stamp || used[b] === stamp) continue;
       used[a] = stamp;
       used[b] = stamp;
-      out.push(a, b, l, this.candScore[c]!);
+      out.push(a, b, l, candScore[c]!);
       kept++;
     }
-  }
-
-  private growCandidates(needed: number): void {
-    const n = this.candA.length;
-    this.candA = growInt32(this.candA, needed, n);
-    this.candB = growInt32(this.candB, needed, n);
-    this.candScore = growFloat64(this.candScore, needed, n);
-    this.candOrder = growInt32(this.candOrder, needed, n);
   }
 }

@@ -43,9 +43,9 @@ export interface ParserWork {
   cells: number;
   /** Peaks found over all parts. */
   peaks: number;
-  /** Candidate pairs whose PAF line integral was started. */
+  /** Candidate pairs considered (Σ nA·nB over limbs); most are rejected from their end samples alone. */
   pairs: number;
-  /** PAF samples read while scoring pairs. */
+  /** PAF samples read while scoring pairs (the end samples once per peak and limb). */
   samples: number;
   /** Connections kept by the per-limb matching. */
   connections: number;

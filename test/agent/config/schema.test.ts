@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { leafPaths, redactConfig, restartScopeOf, secretPaths } from '../../../src/agent/config/schema.js';
+import { changedPaths, leafPaths, redactConfig, restartScopeOf, secretPaths } from '../../../src/agent/config/schema.js';
 import { defaultConfig } from '../../../src/agent/config/load.js';
 
 describe('restartScopeOf', () => {
@@ -34,5 +34,17 @@ describe('secrets', () => {
     expect(red.http.token).toBe('');
     expect(c.mqtt.password).toBe('hunter2');
     expect(JSON.stringify(red)).not.toContain('hunter2');
+  });
+});
+
+describe('changedPaths', () => {
+  it('lists the leaf keys that differ, arrays as whole values', () => {
+    const a = defaultConfig();
+    const b = defaultConfig();
+    expect(changedPaths(a, b)).toEqual([]);
+    b.mqtt.qos.stats = 2;
+    b.inference.model_path = ['/opt/m'];
+    b.log.level = 'debug';
+    expect(changedPaths(a, b)).toEqual(['inference.model_path', 'mqtt.qos.stats', 'log.level']);
   });
 });

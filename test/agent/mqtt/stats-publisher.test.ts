@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { StatsPublisher } from '../../../src/agent/mqtt/stats-publisher.js';
+import { StageMeters } from '../../../src/telemetry/meters.js';
 import type { StatsPayload, TopicName, TopicPayloads } from '../../../src/agent/mqtt/topics.js';
 
 describe('StatsPublisher', () => {
-  it('reports per-interval stage means and maxima, frames, drops and extension sections, then starts a new interval', () => {
+  it('reports stage medians and p99 from the meters, frames, drops and extension sections', () => {
     const sent: StatsPayload[] = [];
     const publisher = {
       publish<N extends TopicName>(name: N, payload: TopicPayloads[N]) {
@@ -11,14 +12,19 @@ describe('StatsPublisher', () => {
       },
     };
     let dropped = 3;
+    let captureDropped = 0;
+    let t = 0;
+    const meters = new StageMeters({ now: () => t, fpsWindowMs: 1000 });
+    meters.setNetSize({ width: 456, height: 256 });
     const stats = new StatsPublisher(
       publisher,
       {
         mqtt: () => ({ connected: false, queued: 4, dropped, published: 10, reconnects: 2 }),
-        captureDropped: () => 7,
+        captureDropped: () => captureDropped,
         net: () => ({ width: 456, height: 256 }),
       },
       10,
+      meters,
     );
     stats.addSection('telemetry', () => ({ soc_c: 51.5 }));
     stats.addSection('broken', () => {
@@ -26,21 +32,28 @@ describe('StatsPublisher', () => {
     });
     for (const ms of [10, 20, 60]) stats.events.onStage!('inference', ms);
     stats.events.onStage!('parse', 2);
+    captureDropped = 7;
     stats.events.onProgress!(0);
+    t += 100;
     stats.events.onProgress!(1);
     stats.publishNow();
     expect(sent).toHaveLength(1);
     const s = sent[0];
-    expect(s.stages).toEqual({ inference: { mean_ms: 30, max_ms: 60 }, parse: { mean_ms: 2, max_ms: 2 } });
+    expect(s.stages).toEqual({
+      capture: { median_ms: null, p99_ms: null, count: 0, drops: 7 },
+      inference: { median_ms: 20, p99_ms: 60, count: 3, drops: 0 },
+      parse: { median_ms: 2, p99_ms: 2, count: 1, drops: 0 },
+    });
     expect(s.frames).toBe(2);
+    expect(s.fps).toBe(10);
+    expect(s.net).toEqual({ width: 456, height: 256 });
     expect(s.capture_dropped).toBe(7);
     expect(s.mqtt).toEqual({ connected: false, queued: 4, dropped: 3, published: 10, reconnects: 2 });
     expect(s.telemetry).toEqual({ soc_c: 51.5 });
     expect(s.broken).toEqual({ error: 'sensor gone' });
     dropped = 9;
     const next = stats.collect();
-    expect(next.stages).toEqual({});
-    expect(next.frames).toBe(0);
+    expect(next.frames).toBe(2); // cumulative since start
     expect(next.mqtt.dropped).toBe(9);
   });
 });

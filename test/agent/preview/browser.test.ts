@@ -1,5 +1,5 @@
 // Acceptance: headless Chromium opens the viewer page of an agent running on street.avi and receives the
-// annotated stream. Chromium and the agent each live in their own network namespace joined by a veth pair
+// annotated stream (agent: see AGENT below). Chromium and the agent each live in their own network namespace joined by a veth pair
 // (headless Chromium offers no ICE candidates on loopback). Skips, saying why, without root, ip, Chromium or data.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,6 +28,12 @@ const skipReason =
 if (skipReason) console.warn(`[preview browser test] skipped: ${skipReason}`);
 
 const TOKEN = 'e2e-token';
+/**
+ * real: the Agent (capture, pipeline, tracker, embedded MQTT broker) with the HTTP and preview modules, as
+ * `pafcast run` wires them. harness: a stand-in that plays a pre-decoded clip and throttles inference, for
+ * machines too busy to run inference and the browser side by side.
+ */
+const AGENT = process.env.PAFCAST_E2E_AGENT === 'harness' ? 'harness' : 'real';
 const colours = limbColours(layoutOf(loadManifest('lightweight-openpose-coco18')).numLimbs);
 
 interface PeopleEvent {
@@ -59,9 +65,12 @@ describe.skipIf(Boolean(skipReason))('viewer page in headless Chromium (netns + 
 
   /** Starts the harness agent in the server namespace on port 8080 and waits until it listens. */
   async function startAgent(): Promise<void> {
+    const harness = AGENT === 'real'
+      ? ['real-agent.ts', '--net-height', '160']
+      : ['street-agent.ts', '--net-height', '224', '--infer-fps', '2'];
     agent = spawn(net.exec(net.serverNs)[0], [...net.exec(net.serverNs).slice(1), process.execPath,
-      '--import', join(support, 'ts-register.mjs'), join(support, 'street-agent.ts'),
-      '--media', media, '--host', net.serverIp, '--port', '8080', '--token', TOKEN, '--net-height', '224', '--infer-fps', '2'],
+      '--import', join(support, 'ts-register.mjs'), join(support, harness[0]), ...harness.slice(1),
+      '--media', media, '--host', net.serverIp, '--port', '8080', '--token', TOKEN],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
     const child = agent;
     const lines = createInterface({ input: child.stdout! });
@@ -160,7 +169,7 @@ describe.skipIf(Boolean(skipReason))('viewer page in headless Chromium (netns + 
       }
       return { inside, insideArea, outside, outsideArea, w, h };
     }, { reported, colours });
-    console.info('[preview browser test]', { decodedIn10s: after - before, ...counts, people: reported.people.length });
+    console.info('[preview browser test]', { agent: AGENT, decodedIn10s: after - before, ...counts, people: reported.people.length });
     if (process.env.PAFCAST_E2E_SNAPSHOT) await page.locator('video').screenshot({ path: process.env.PAFCAST_E2E_SNAPSHOT });
     expect(counts.w).toBe(640);
     expect(counts.h).toBe(360);

@@ -1,0 +1,29 @@
+// The optional modules `pafcast run` adds around the core (broker, config, pipeline, stats), in
+// start order: HTTP first so the others can register routes, then what watches the pipeline.
+
+import type { AgentModule, AgentServices } from './agent.js';
+import { HttpModule } from './http/module.js';
+import { NotifyModule } from './notify/module.js';
+import { PreviewModule } from './preview/module.js';
+import { RemoteConfigModule, type RemoteModuleOptions } from './remote/module.js';
+import { TelemetryModule } from './telemetry-module.js';
+
+export function agentModules(s: AgentServices, remote: RemoteModuleOptions): { modules: AgentModule[]; notify: NotifyModule | undefined } {
+  const { config, log } = s;
+  const modules: AgentModule[] = [];
+  const http = config.http.enabled ? new HttpModule(config.http, log.child({ module: 'http' })) : undefined;
+  if (http) modules.push(http);
+  if (http && config.preview.enabled) modules.push(new PreviewModule(s, http.server));
+  else if (config.preview.enabled) log.warn('preview is enabled but http.enabled is false: the live view needs the HTTP server');
+  modules.push(new TelemetryModule(s, http?.server));
+  let notify: NotifyModule | undefined;
+  try {
+    notify = NotifyModule.fromEnv(s);
+    modules.push(notify);
+  } catch (e) {
+    // Under systemd without the addon the service would be killed at its start timeout: say why now.
+    log.error({ err: (e as Error).message }, 'sd_notify is unavailable');
+  }
+  modules.push(new RemoteConfigModule(s, remote));
+  return { modules, notify };
+}
