@@ -4,7 +4,8 @@
 
 import type { Logger } from 'pino';
 import { EmbeddedBroker } from './broker.js';
-import { changedPaths, redactConfig, restartScopeOf, type AgentConfig, type RestartScope } from './config/schema.js';
+import { applyScopeOf, sectionModuleOf } from './config/apply-scope.js';
+import { changedPaths, redactConfig, type AgentConfig } from './config/schema.js';
 import { CaptureSource } from './capture/capture-source.js';
 import { AgentMqtt } from './mqtt/client.js';
 import { StatsPublisher } from './mqtt/stats-publisher.js';
@@ -53,22 +54,6 @@ export interface LiveChangeResult {
    * module restarted for them failed to start again (its error is logged).
    */
   restart: Array<{ path: string; scope: string }>;
-}
-
-/** Which module applies a key of each config section when the key cannot change live. */
-const SECTION_MODULE: Record<string, string> = {
-  source: 'pipeline',
-  inference: 'pipeline',
-  tracking: 'pipeline',
-  telemetry: 'telemetry',
-  preview: 'preview',
-  remote: 'remote',
-};
-
-/** The module to restart for `path`, or 'agent' when only a process restart can apply it. */
-function moduleFor(path: string, scope: RestartScope): string {
-  if (scope && scope !== 'agent' && Object.values(SECTION_MODULE).includes(scope)) return scope;
-  return SECTION_MODULE[path.split('.')[0]!] ?? 'agent';
 }
 
 /** Starts the embedded broker; only created when mqtt.url is empty. */
@@ -226,14 +211,17 @@ export class Agent {
     const result: LiveChangeResult = { applied: [], restarted: [], restart: [] };
     const toRestart = new Map<string, string[]>();
     for (const path of changedPaths(s.config, next)) {
-      const scope = restartScopeOf(path);
-      if (scope === null && this.applyOne(path, next)) {
-        result.applied.push(path);
-        continue;
+      let scope = applyScopeOf(path);
+      if (scope === 'live') {
+        if (this.applyOne(path, next)) {
+          result.applied.push(path);
+          continue;
+        }
+        // A live key the running agent cannot take now (its module is not running): start that module anew.
+        scope = sectionModuleOf(path);
       }
-      const module = moduleFor(path, scope);
-      if (module === 'agent') result.restart.push({ path, scope: 'agent' });
-      else toRestart.set(module, [...(toRestart.get(module) ?? []), path]);
+      if (scope === 'agent') result.restart.push({ path, scope: 'agent' });
+      else toRestart.set(scope, [...(toRestart.get(scope) ?? []), path]);
     }
     s.config = next;
     for (const [name, paths] of toRestart) {
@@ -249,8 +237,7 @@ export class Agent {
   private applyOne(path: string, next: AgentConfig): boolean {
     const s = this.services;
     if (path === 'inference.height' && s.pipeline) {
-      // With the adaptive scale running, the height belongs to the controller.
-      if (next.telemetry.scale.enabled) return false;
+      // With the adaptive scale running this is where the controller continues from.
       s.pipeline.setHeight(next.inference.height);
       return true;
     }

@@ -5,7 +5,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
-import { AgentConfigSchema, restartScopeOf } from './schema.js';
+import { applyScopeOf } from './apply-scope.js';
+import { AgentConfigSchema } from './schema.js';
 
 interface Node {
   type?: string;
@@ -40,8 +41,8 @@ function bounds(n: Node): string {
 }
 
 function restartText(path: string): string {
-  const scope = restartScopeOf(path);
-  if (scope === null) return 'live';
+  const scope = applyScopeOf(path);
+  if (scope === 'live') return 'live';
   return scope === 'agent' ? 'agent restart' : `restarts ${scope}`;
 }
 
@@ -70,7 +71,8 @@ export function generateConfigDocs(schema: TSchema = AgentConfigSchema): string 
     '- Environment: `PAFCAST__<SECTION>__<KEY>=value` sets any key (`PAFCAST__MQTT__QOS__POSES=1`);',
     '  `PAFCAST_MQTT_URL`, `PAFCAST_MQTT_USERNAME`, `PAFCAST_MQTT_PASSWORD` and `PAFCAST_HTTP_TOKEN` are short forms.',
     '- Command line: `--set key.path=value` sets any key; `pafcast run --help` lists the short flags.',
-    '- "Applies": `live` keys change without a restart (remote config); others restart the named module or the agent.',
+    '- "Applies" (remote config): `live` keys change at once; `restarts X` restarts only module X (a pipeline restart',
+    '  takes telemetry, preview and sd_notify along); `agent restart` keys need the process restarted.',
     '',
   ];
   for (const [section, node] of Object.entries((schema as Node).properties ?? {})) {
