@@ -8,9 +8,10 @@ import { checkTelemetryConfig } from '../telemetry/config-schema.js';
 import { readDeviceInfo, type DeviceInfo } from '../telemetry/device-info.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../telemetry/prometheus.js';
 import { TelemetrySampler } from '../telemetry/sampler.js';
-import { ladderNetSizes, resolveLadder, ScaleController, scaleOptionsFromConfig } from '../telemetry/scale-controller.js';
+import { resolveLadder, ScaleController, scaleOptionsFromConfig } from '../telemetry/scale-controller.js';
 import { ScaleLoop } from '../telemetry/scale-loop.js';
 import { buildTelemetrySection } from '../telemetry/stats.js';
+import { ladderSizes } from '../runtime/engines/ladder.js';
 
 export class TelemetryModule implements AgentModule {
   readonly name = 'telemetry';
@@ -61,7 +62,7 @@ export class TelemetryModule implements AgentModule {
     const manifest = runtime.manifest;
     const heights = resolveLadder(scale, manifest);
     // Sizes only translate heights for the meters here; widths follow each frame's own aspect.
-    const sizes = ladderNetSizes(heights, 16 / 9, manifest.stride);
+    const sizes = ladderSizes(heights, 16 / 9, manifest.stride);
     const controller = new ScaleController(scaleOptionsFromConfig(config.telemetry, heights, pipeline.height));
     const sampler = this.sampler!;
     const loop = new ScaleLoop({

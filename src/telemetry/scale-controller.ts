@@ -14,7 +14,6 @@
 // Neither FPS nor heat at a larger size can be known before trying it (the heat shows only minutes
 // later), so a bounded, ever rarer probe is the price of finding capacity again when conditions ease.
 
-import { placeSource } from '../runtime/preprocess.js';
 import type { NetSize } from '../runtime/backend.js';
 import type { ModelManifest } from '../runtime/manifest.js';
 import type { TelemetryConfig, ScaleConfig } from './config-schema.js';
@@ -99,18 +98,6 @@ export function resolveLadder(scale: ScaleConfig, model: Profile): number[] {
   return heights;
 }
 
-/**
- * Net sizes of every ladder step for a source of aspect `width / height`: width follows the aspect,
- * rounded to the stride. Build engines or warm sessions for exactly these sizes once at start.
- */
-export function ladderNetSizes(ladder: readonly number[], sourceAspect: number, stride: number): NetSize[] {
-  if (!(sourceAspect > 0)) throw new RangeError(`source aspect must be positive, got ${sourceAspect}`);
-  // The same placement the preprocessor uses, so a prepared size is exactly the size a frame will need.
-  return ladder.map((height) => {
-    const p = placeSource(sourceAspect * height, height, height, stride);
-    return { width: p.width, height: p.height };
-  });
-}
 
 /**
  * Controller options from the telemetry config and a resolved ladder. With `scale.enabled` false

@@ -4,7 +4,6 @@ import { loadManifest } from '../../src/runtime/manifest.js';
 import { TelemetryConfigSchema, type TelemetryConfig } from '../../src/telemetry/config-schema.js';
 import {
   LadderError,
-  ladderNetSizes,
   resolveLadder,
   ScaleController,
   scaleOptionsFromConfig,
@@ -257,16 +256,6 @@ describe('ScaleController: configuration', () => {
     }
     expect(() => resolveLadder(config({ pinned_height: 100 }).scale, loadManifest('lightweight-openpose-coco18'))).toThrow(/pinned_height: 100 is outside/);
     expect(() => resolveLadder(config({ min_height: 400 }).scale, loadManifest('lightweight-openpose-coco18'))).toThrow(/no ladder step/);
-  });
-
-  it('ladder net sizes follow the source aspect, rounded to the stride', () => {
-    expect(ladderNetSizes([368, 256, 160], 1280 / 720, 8)).toEqual([
-      { height: 368, width: 656 },
-      { height: 256, width: 456 },
-      { height: 160, width: 288 },
-    ]);
-    expect(ladderNetSizes([224], 1, 4)).toEqual([{ height: 224, width: 224 }]);
-    expect(() => ladderNetSizes([224], 0, 8)).toThrow(RangeError);
   });
 
   it('rejects a ladder that is not strictly decreasing or a start off the ladder', () => {

@@ -1,7 +1,8 @@
+import { ladderSizes } from '../../src/runtime/engines/ladder.js';
 import { describe, expect, it } from 'vitest';
 import type { NetSize } from '../../src/runtime/backend.js';
 import { StageMeters } from '../../src/telemetry/meters.js';
-import { ladderNetSizes, ScaleController } from '../../src/telemetry/scale-controller.js';
+import { ScaleController } from '../../src/telemetry/scale-controller.js';
 import { capacityFps, ScaleLoop } from '../../src/telemetry/scale-loop.js';
 
 const LADDER = [368, 320, 256, 224, 160];
@@ -15,7 +16,7 @@ describe('ScaleLoop', () => {
       ladder: LADDER, targetFps: 12, softLimitC: 80, hardLimitC: 90, hysteresisC: 5,
       downDwellMs: 3_000, upDwellMs: 30_000, fpsTolerance: 0.05, upHeadroom: 0.15, maxBackoffMs: 600_000,
     });
-    const sizes = ladderNetSizes(LADDER, 16 / 9, 8);
+    const sizes = ladderSizes(LADDER, 16 / 9, 8);
     const switches: Array<[number, string]> = [];
     const loop = new ScaleLoop({ controller, meters, sizes, hottestC: () => 55, now, onChange: (s, d) => switches.push([s.height, d.reason]) });
     meters.setNetSize(loop.size, 'start');
@@ -59,6 +60,6 @@ describe('ScaleLoop', () => {
       ladder: LADDER, targetFps: 12, softLimitC: 80, hardLimitC: 90, hysteresisC: 5,
       downDwellMs: 3_000, upDwellMs: 30_000, fpsTolerance: 0.05, upHeadroom: 0.15, maxBackoffMs: 600_000,
     });
-    expect(() => new ScaleLoop({ controller, meters: new StageMeters(), sizes: ladderNetSizes([368], 1, 8), hottestC: () => null, onChange: () => {} })).toThrow(/320/);
+    expect(() => new ScaleLoop({ controller, meters: new StageMeters(), sizes: ladderSizes([368], 1, 8), hottestC: () => null, onChange: () => {} })).toThrow(/320/);
   });
 });

@@ -3,6 +3,7 @@
 // ladder accepts every size the pipeline will ask for and never needs a rebuild when the height changes.
 
 import type { NetSize } from '../backend.js';
+import { placeSource } from '../preprocess.js';
 
 /** The default ladder: the heights the adaptive controller steps through (multiples of 8). */
 export const DEFAULT_LADDER_HEIGHTS = [160, 224, 256, 320, 368];
@@ -15,9 +16,12 @@ export function parseAspect(text: string): number {
   return value;
 }
 
-/** Width for `height` at `aspect`, rounded to the nearest multiple of `stride` (at least one stride). */
+/**
+ * Net width for `height` at `aspect`: exactly what the preprocessor will ask for (the resized width,
+ * rounded up to the stride), so an engine's profile always contains the sizes the pipeline runs.
+ */
 export function widthFor(height: number, aspect: number, stride: number): number {
-  return Math.max(stride, Math.round((height * aspect) / stride) * stride);
+  return placeSource(aspect * height, height, height, stride).width;
 }
 
 /** Sizes of the ladder, smallest first; heights that are not multiples of the stride are rejected. */

@@ -78,7 +78,7 @@ describe('AgentMqtt', () => {
 
   it('refuses topics that are not declared outgoing topics', () => {
     const agent = new AgentMqtt(broker.url, mqttConfig(), 'dev', log);
-    expect(() => agent.publish('config/set', {})).toThrow(/incoming topic/);
+    expect(() => agent.publish('config/set', { request_id: 'r', patch: {} })).toThrow(/incoming topic/);
     expect(() => agent.publish('nope/#' as 'poses', {} as never)).toThrow(/not a pafcast topic/);
   });
 

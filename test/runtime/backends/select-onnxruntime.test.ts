@@ -16,7 +16,7 @@ describe('selectBackend with onnxruntime', () => {
     const sizes = ladderSizes([160, 224], 16 / 9, 8);
     const inference: InferenceConfig = {
       model: manifest.name, model_path: [], height: 0, backend: 'auto',
-      onnxruntime: { providers: ['cpu'], threads: 1 }, tensorrt: { engine_dir: '', precision: 'fp16' },
+      onnxruntime: { providers: ['cpu'], threads: 1 }, tensorrt: { engine_dir: '', precision: 'fp16' }, parser: {},
     };
     const lines: string[] = [];
     const { backend, reason } = await selectBackend({

@@ -17,6 +17,7 @@ function config(backend: InferenceConfig['backend'], tensorrt: Partial<Inference
     model: manifest.name, model_path: [], height: 0, backend,
     onnxruntime: { providers: ['cpu'], threads: 2 },
     tensorrt: { engine_dir: '', precision: 'fp16', ...tensorrt },
+    parser: {},
   };
 }
 

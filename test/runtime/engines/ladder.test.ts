@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { placeSource } from '../../../src/runtime/preprocess.js';
 import { aspectLabel, ladderSizes, parseAspect, profileForLadder, sizesOutsideProfile, widthFor } from '../../../src/runtime/engines/ladder.js';
 
 describe('ladder', () => {
@@ -8,7 +9,7 @@ describe('ladder', () => {
       { height: 160, width: 288 },
       { height: 224, width: 400 },
       { height: 256, width: 456 },
-      { height: 320, width: 568 },
+      { height: 320, width: 576 }, // 568.9 px of image: 568 would crop it
       { height: 368, width: 656 },
     ]);
     expect(widthFor(240, 4 / 3, 8)).toBe(320);
@@ -26,7 +27,7 @@ describe('ladder', () => {
     const sizes = ladderSizes([160, 224, 256, 320, 368], 16 / 9, 8);
     expect(profileForLadder(sizes, 256)).toEqual({ min: [1, 3, 160, 288], opt: [1, 3, 256, 456], max: [1, 3, 368, 656] });
     // A start height between rungs takes the nearest rung.
-    expect(profileForLadder(sizes, 300).opt).toEqual([1, 3, 320, 568]);
+    expect(profileForLadder(sizes, 300).opt).toEqual([1, 3, 320, 576]);
   });
 
   it('finds sizes outside a profile', () => {
@@ -41,5 +42,13 @@ describe('ladder', () => {
     expect(aspectLabel(ladderSizes([160, 368], 16 / 9, 8), 8)).toBe('16:9');
     expect(aspectLabel(ladderSizes([240, 480], 4 / 3, 8), 8)).toBe('4:3');
     expect(aspectLabel([{ height: 256, width: 1024 }], 8)).toBe('4.000');
+  });
+
+  it('gives exactly the net sizes the preprocessor will ask for, so a profile always contains them', () => {
+    for (const [w, h] of [[1280, 720], [640, 480], [1920, 1080], [720, 1280], [1024, 1024], [2592, 1944]] as const)
+      for (const height of [160, 224, 256, 320, 368]) {
+        const expected = placeSource(w, h, height, 8);
+        expect(widthFor(height, w / h, 8), `${w}x${h} @${height}`).toBe(expected.width);
+      }
   });
 });
