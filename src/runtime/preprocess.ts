@@ -33,11 +33,19 @@ interface AxisTable {
   count: Int32Array; // [dst] taps used
   weights: Float32Array; // [dst × taps] normalised weights
   taps: number;
+  /** Largest tap count in use (≤ 2: the one-pass bilinear path applies). */
+  maxCount: number;
 }
+
+/**
+ * Below this scale the filter widens with the reduction; above it plain bilinear (2 taps) is used:
+ * it aliases little down to half size and halves the work for the usual 368 → 256 capture-to-net step.
+ */
+const WIDE_FILTER_BELOW = 0.5;
 
 function axisTable(src: number, dst: number): AxisTable {
   const scale = dst / src;
-  const support = scale < 1 ? 1 / scale : 1; // filter radius in source pixels
+  const support = scale < WIDE_FILTER_BELOW ? 1 / scale : 1; // filter radius in source pixels
   const taps = Math.ceil(support) * 2 + 1;
   const start = new Int32Array(dst);
   const count = new Int32Array(dst);
@@ -64,7 +72,9 @@ function axisTable(src: number, dst: number): AxisTable {
     start[d] = lo;
     count[d] = n;
   }
-  return { start, count, weights, taps };
+  let maxCount = 0;
+  for (let d = 0; d < dst; d++) maxCount = Math.max(maxCount, count[d]!);
+  return { start, count, weights, taps, maxCount };
 }
 
 /**
@@ -109,8 +119,60 @@ export class Preprocessor {
       this.mul[c] = this.spec.scale[c];
       this.add[c] = -this.spec.mean[c] * this.spec.scale[c];
     }
-    this.horizontal(frame, p.contentWidth);
-    this.vertical(p, input);
+    if (this.xTable.maxCount <= 2 && this.yTable.maxCount <= 2) this.bilinear(frame, p, input);
+    else {
+      this.horizontal(frame, p.contentWidth);
+      this.vertical(p, input);
+    }
+  }
+
+  /**
+   * One pass straight from the 8-bit frame to the planes when both axes need at most 2 taps (the
+   * capture-to-net step): no intermediate buffer, all three planes written per pixel.
+   */
+  private bilinear(frame: RawFrame, p: Placement, input: Float32Array): void {
+    const xt = this.xTable, yt = this.yTable;
+    const src = frame.data;
+    const rowStride = frame.width * 3;
+    const planeSize = p.width * p.height;
+    const outW = p.contentWidth;
+    const c0 = this.plane[0]!, c1 = this.plane[1]!, c2 = this.plane[2]!;
+    const m0 = this.mul[0]!, m1 = this.mul[1]!, m2 = this.mul[2]!;
+    const a0 = this.add[0]!, a1 = this.add[1]!, a2 = this.add[2]!;
+    for (let y = 0; y < p.height; y++) {
+      const o = y * p.width;
+      if (y >= p.contentHeight) {
+        input.fill(this.padPixel * m0 + a0, o, o + p.width);
+        input.fill(this.padPixel * m1 + a1, planeSize + o, planeSize + o + p.width);
+        input.fill(this.padPixel * m2 + a2, 2 * planeSize + o, 2 * planeSize + o + p.width);
+        continue;
+      }
+      const r0 = yt.start[y]! * rowStride;
+      const twoRows = yt.count[y]! === 2;
+      const wy0 = yt.weights[y * yt.taps]!;
+      const wy1 = twoRows ? yt.weights[y * yt.taps + 1]! : 0;
+      const r1 = twoRows ? r0 + rowStride : r0;
+      for (let x = 0; x < outW; x++) {
+        const s0 = xt.start[x]! * 3;
+        const twoCols = xt.count[x]! === 2;
+        const wx0 = xt.weights[x * xt.taps]!;
+        const wx1 = twoCols ? xt.weights[x * xt.taps + 1]! : 0;
+        const s1 = twoCols ? s0 + 3 : s0;
+        const w00 = wy0 * wx0, w01 = wy0 * wx1, w10 = wy1 * wx0, w11 = wy1 * wx1;
+        const i00 = r0 + s0, i01 = r0 + s1, i10 = r1 + s0, i11 = r1 + s1;
+        const v0 = src[i00 + c0]! * w00 + src[i01 + c0]! * w01 + src[i10 + c0]! * w10 + src[i11 + c0]! * w11;
+        const v1 = src[i00 + c1]! * w00 + src[i01 + c1]! * w01 + src[i10 + c1]! * w10 + src[i11 + c1]! * w11;
+        const v2 = src[i00 + c2]! * w00 + src[i01 + c2]! * w01 + src[i10 + c2]! * w10 + src[i11 + c2]! * w11;
+        input[o + x] = v0 * m0 + a0;
+        input[planeSize + o + x] = v1 * m1 + a1;
+        input[2 * planeSize + o + x] = v2 * m2 + a2;
+      }
+      if (outW < p.width) {
+        input.fill(this.padPixel * m0 + a0, o + outW, o + p.width);
+        input.fill(this.padPixel * m1 + a1, planeSize + o + outW, planeSize + o + p.width);
+        input.fill(this.padPixel * m2 + a2, 2 * planeSize + o + outW, 2 * planeSize + o + p.width);
+      }
+    }
   }
 
   private horizontal(frame: RawFrame, outW: number): void {

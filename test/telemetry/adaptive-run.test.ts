@@ -118,7 +118,7 @@ describe('adaptive net size in a real run', () => {
     expect(agent.alive).toBe(true);
     await agent.kill('SIGTERM');
 
-    const changes = agent.lines.filter((l) => l.msg === 'net height changed') as Array<{ from: number; to: number; reason: string }>;
+    const changes = agent.lines.filter((l) => l.msg === 'net height changed') as unknown as Array<{ from: number; to: number; reason: string }>;
     const steps = readings.filter((r) => r.step !== null).map((r) => r.step!);
     const trace = readings.map((r) => `${r.step}/${r.net}:${r.fps}`).join(' ');
 

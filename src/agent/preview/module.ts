@@ -10,6 +10,8 @@ const FPS_SMOOTHING = 0.1;
 
 export class PreviewModule implements AgentModule {
   readonly name = 'preview';
+  /** Subscribes to the pipeline's frames: rebuild it when the pipeline restarts. */
+  readonly followsPipeline = true;
   private service: PreviewService | undefined;
   private unsubscribe: (() => void) | undefined;
 
@@ -33,6 +35,7 @@ export class PreviewModule implements AgentModule {
     const service = new PreviewService(config.preview, this.http, runtime.layout, log.child({ module: 'preview' }));
     service.start();
     this.service = service;
+    this.s.stats.addSection('preview', () => ({ viewers: service.viewers, frames_drawn: service.framesDrawn }));
     let fps = 0;
     let last = 0;
     this.unsubscribe = pipeline.on({
