@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 export const sharedDir = process.env.PAFCAST_SHARED ?? resolve(repoRoot, '../shared');
 

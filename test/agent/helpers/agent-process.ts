@@ -6,8 +6,9 @@ import { existsSync, statSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-export const sharedDir = process.env.PAFCAST_SHARED ?? resolve(repoRoot, '../shared');
+import { repoRoot, sharedDir } from '../../support/shared.js';
+
+export { repoRoot, sharedDir };
 export const streetAvi = join(sharedDir, 'media', 'street.avi');
 
 function newestMtime(dir: string): number {
