@@ -1,10 +1,9 @@
 // InferenceBackend over onnxruntime-node. One session serves every net size (the networks are fully
-// convolutional with dynamic H/W), and per size the input and output tensors are allocated once.
+// convolutional with dynamic H/W); per size the input and output buffers are allocated once. The
+// session lives in a worker thread (onnxruntime-worker.js says why), so inference never blocks the
+// agent's event loop; buffers are SharedArrayBuffers both threads see.
 
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { Worker } from 'node:worker_threads';
 import {
   BackendUnavailableError,
   OutputShapeError,
@@ -25,35 +24,41 @@ export interface OnnxRuntimeOptions {
   log?: BackendLog;
 }
 
-/** Tensors for one net size, created once and reused for every frame of that size. */
+/** Buffers for one net size, created once and reused for every frame of that size. */
 interface SizeSlot {
-  input: ort.Tensor;
-  inputData: Float32Array;
-  fetches: Record<string, ort.Tensor>;
+  key: string;
+  input: Float32Array;
   outputs: NetOutputs;
 }
 
-/** onnxruntime's provider names as its profiler reports them → the names config uses. */
-const profilerNames: Record<string, string> = {
-  CPUExecutionProvider: 'cpu',
-  CUDAExecutionProvider: 'cuda',
-  TensorrtExecutionProvider: 'tensorrt',
-  DmlExecutionProvider: 'dml',
-  CoreMLExecutionProvider: 'coreml',
-  XnnpackExecutionProvider: 'xnnpack',
-};
+interface WorkerReply {
+  id: number;
+  ok: boolean;
+  message?: string;
+  provider?: string | null;
+  failures?: string[];
+  inputNames?: string[];
+  outputNames?: string[];
+  version?: string;
+  ranOn?: string[];
+  profileError?: string;
+}
+
+const sharedFloats = (n: number) => new Float32Array(new SharedArrayBuffer(n * Float32Array.BYTES_PER_ELEMENT));
 
 export class OnnxRuntimeBackend implements InferenceBackend {
-  private session: ort.InferenceSession | undefined;
+  private worker: Worker | undefined;
   private manifest: ModelManifest | undefined;
   private readonly slots = new Map<string, SizeSlot>();
   private readonly providers: string[];
   private readonly threads: number;
   private readonly log: BackendLog;
   private provider = 'none';
+  private version = '';
   /** Set after the first run: providers that executed nodes, read from onnxruntime's own profile. */
   private ranOn: string[] = [];
-  private profiling: string | undefined;
+  private nextId = 0;
+  private readonly pending = new Map<number, (reply: WorkerReply) => void>();
 
   constructor(opts: OnnxRuntimeOptions = {}) {
     this.providers = opts.providers?.length ? opts.providers : ['cpu'];
@@ -67,47 +72,66 @@ export class OnnxRuntimeBackend implements InferenceBackend {
       name: 'onnxruntime',
       device: ran,
       precision: 'fp32',
-      detail: `onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common} provider=${ran} threads=${this.threads || 'auto'}`,
+      detail: `onnxruntime-node ${this.version} provider=${ran} threads=${this.threads || 'auto'}`,
     };
+  }
+
+  private startWorker(): Worker {
+    const worker = new Worker(new URL('./onnxruntime-worker.js', import.meta.url));
+    worker.on('message', (reply: WorkerReply) => {
+      const resolve = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      resolve?.(reply);
+    });
+    // A dead worker fails every waiting call instead of leaving it hanging.
+    const fail = (message: string) => {
+      for (const [id, resolve] of this.pending) resolve({ id, ok: false, message });
+      this.pending.clear();
+      this.worker = undefined;
+    };
+    worker.on('error', (e) => fail(`onnxruntime worker failed: ${e.message}`));
+    worker.on('exit', (code) => fail(`onnxruntime worker exited (${code})`));
+    return worker;
+  }
+
+  private call(msg: Record<string, unknown>): Promise<WorkerReply> {
+    const worker = this.worker;
+    if (!worker) return Promise.resolve({ id: -1, ok: false, message: 'onnxruntime backend used before load() or after dispose()' });
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      worker.postMessage({ ...msg, id });
+    });
   }
 
   async load(manifest: ModelManifest, modelPath: string, sizes: NetSize[]): Promise<void> {
     this.manifest = manifest;
-    const failures: string[] = [];
-    for (const provider of this.providers) {
-      // A fresh profile directory per load: the first run's profile tells which provider really ran.
-      const profileDir = await mkdtemp(join(tmpdir(), 'pafcast-ort-'));
-      try {
-        this.session = await ort.InferenceSession.create(modelPath, {
-          executionProviders: [provider],
-          ...(this.threads ? { intraOpNumThreads: this.threads } : {}),
-          graphOptimizationLevel: 'all',
-          enableProfiling: true,
-          profileFilePrefix: join(profileDir, 'profile'),
-        });
-        this.provider = provider;
-        this.profiling = profileDir;
-        break;
-      } catch (e) {
-        await rm(profileDir, { recursive: true, force: true });
-        failures.push(`${provider}: ${firstLine((e as Error).message)}`);
-      }
+    this.worker ??= this.startWorker();
+    const reply = await this.call({ type: 'load', modelPath, providers: this.providers, threads: this.threads, input: manifest.input.name });
+    if (!reply.ok || !reply.provider) {
+      await this.dispose();
+      const why = reply.ok ? (reply.failures ?? []).join('; ') : reply.message;
+      throw new BackendUnavailableError(`onnxruntime could not load ${modelPath} with any provider (${why})`);
     }
-    if (!this.session)
-      throw new BackendUnavailableError(`onnxruntime could not load ${modelPath} with any provider (${failures.join('; ')})`);
-    if (failures.length)
-      this.log('warn', `onnxruntime: provider(s) unavailable, using ${this.provider}: ${failures.join('; ')}`);
-    this.checkNames(manifest);
-    for (const size of sizes) this.slot(size);
+    this.provider = reply.provider;
+    this.version = reply.version ?? '';
+    if (reply.failures?.length)
+      this.log('warn', `onnxruntime: provider(s) unavailable, using ${this.provider}: ${reply.failures.join('; ')}`);
+    try {
+      this.checkNames(manifest, reply.inputNames ?? [], reply.outputNames ?? []);
+      for (const size of sizes) this.slot(size);
+    } catch (e) {
+      await this.dispose();
+      throw e;
+    }
   }
 
-  private checkNames(m: ModelManifest): void {
-    const s = this.session!;
-    if (!s.inputNames.includes(m.input.name))
-      throw new OutputShapeError(`model "${m.name}": input "${m.input.name}" from the manifest is not in the network (it has ${s.inputNames.join(', ')})`);
+  private checkNames(m: ModelManifest, inputs: string[], outputs: string[]): void {
+    if (!inputs.includes(m.input.name))
+      throw new OutputShapeError(`model "${m.name}": input "${m.input.name}" from the manifest is not in the network (it has ${inputs.join(', ')})`);
     for (const t of [m.outputs.heatmaps.tensor, m.outputs.pafs.tensor])
-      if (!s.outputNames.includes(t))
-        throw new OutputShapeError(`model "${m.name}": output "${t}" from the manifest is not in the network (it has ${s.outputNames.join(', ')})`);
+      if (!outputs.includes(t))
+        throw new OutputShapeError(`model "${m.name}": output "${t}" from the manifest is not in the network (it has ${outputs.join(', ')})`);
   }
 
   private slot(size: NetSize): SizeSlot {
@@ -119,67 +143,45 @@ export class OnnxRuntimeBackend implements InferenceBackend {
       throw new RangeError(`net size ${key} is not a multiple of the stride ${m.stride}`);
     const mapWidth = size.width / m.stride;
     const mapHeight = size.height / m.stride;
-    const inputData = new Float32Array(3 * size.width * size.height);
-    const fetches: Record<string, ort.Tensor> = {};
+    const input = sharedFloats(3 * size.width * size.height);
     const tensors: Record<string, Float32Array> = {};
-    for (const [tensor, channels] of outputChannels(m)) {
-      const data = new Float32Array(channels * mapWidth * mapHeight);
-      fetches[tensor] = new ort.Tensor('float32', data, [1, channels, mapHeight, mapWidth]);
-      tensors[tensor] = data;
+    const outputs: Array<{ name: string; shared: Float32Array; dims: number[] }> = [];
+    for (const [name, channels] of outputChannels(m)) {
+      const shared = sharedFloats(channels * mapWidth * mapHeight);
+      tensors[name] = shared;
+      outputs.push({ name, shared, dims: [1, channels, mapHeight, mapWidth] });
     }
-    slot = {
-      input: new ort.Tensor('float32', inputData, [1, 3, size.height, size.width]),
-      inputData,
-      fetches,
-      outputs: { tensors, mapWidth, mapHeight },
-    };
+    // Registered with the worker before any run of this size (messages are handled in order).
+    void this.call({ type: 'slot', key, input: { shared: input, dims: [1, 3, size.height, size.width] }, outputs });
+    slot = { key, input, outputs: { tensors, mapWidth, mapHeight } };
     this.slots.set(key, slot);
     return slot;
   }
 
   input(size: NetSize): Float32Array {
-    return this.slot(size).inputData;
+    return this.slot(size).input;
   }
 
   async run(size: NetSize): Promise<NetOutputs> {
-    const session = this.session;
-    if (!session) throw new BackendUnavailableError('onnxruntime backend used before load()');
     const slot = this.slot(size);
-    try {
-      // Pre-allocated fetches: onnxruntime writes the maps into our buffers.
-      await session.run({ [this.manifest!.input.name]: slot.input }, slot.fetches);
-    } catch (e) {
-      const msg = firstLine((e as Error).message);
+    const reply = await this.call({ type: 'run', key: slot.key });
+    if (!reply.ok) {
+      const msg = reply.message ?? 'unknown error';
       if (/shape|dimension/i.test(msg))
-        throw new OutputShapeError(`model "${this.manifest!.name}" at ${size.width}x${size.height}: the network's outputs do not match the manifest (${msg})`);
-      throw e;
+        throw new OutputShapeError(`model "${this.manifest!.name}" at ${slot.key}: the network's outputs do not match the manifest (${msg})`);
+      throw new Error(`onnxruntime: ${msg}`);
     }
-    if (this.profiling) await this.readProfile();
+    if (reply.ranOn) this.ranOn = reply.ranOn;
+    if (reply.profileError) this.log('warn', `onnxruntime: could not read the provider profile (${reply.profileError}); reporting the requested provider`);
     return slot.outputs;
   }
 
-  /** Reads which providers executed nodes in the first run, then switches profiling off for good. */
-  private async readProfile(): Promise<void> {
-    const dir = this.profiling!;
-    this.profiling = undefined;
-    try {
-      this.session!.endProfiling();
-      const files = await readdir(dir);
-      const events = JSON.parse(await readFile(join(dir, files[0]!), 'utf8')) as Array<{ args?: { provider?: string } }>;
-      const seen = new Set<string>();
-      for (const e of events) if (e.args?.provider) seen.add(profilerNames[e.args.provider] ?? e.args.provider);
-      this.ranOn = [...seen];
-    } catch (e) {
-      this.log('warn', `onnxruntime: could not read the provider profile (${(e as Error).message}); reporting the requested provider`);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
-
   async dispose(): Promise<void> {
-    if (this.profiling) await rm(this.profiling, { recursive: true, force: true });
-    await this.session?.release();
-    this.session = undefined;
+    const worker = this.worker;
+    if (!worker) return;
+    await this.call({ type: 'release' });
+    this.worker = undefined;
+    await worker.terminate();
     this.slots.clear();
   }
 }
@@ -190,8 +192,4 @@ function outputChannels(m: ModelManifest): Map<string, number> {
   for (const s of [m.outputs.heatmaps, m.outputs.pafs])
     out.set(s.tensor, Math.max(out.get(s.tensor) ?? 0, s.offset + s.channels));
   return out;
-}
-
-function firstLine(s: string): string {
-  return s.split('\n')[0]!.trim();
 }

@@ -125,9 +125,17 @@ export async function selectBackend(o: SelectBackendOptions): Promise<SelectedBa
     create = (opts) => new OnnxRuntimeBackend(opts);
   }
   const backend = create(ortOpts);
-  await backend.load(o.manifest, o.modelPath, o.sizes);
   const why = wanted === 'onnxruntime' ? 'config asks for onnxruntime' : `auto: TensorRT not used: ${trtFailure}`;
-  const reason = `inference backend: onnxruntime on ${backend.info.device} (${why}); ${await timeInference(backend, o.sizes, now)}`;
+  let timing: string;
+  try {
+    await backend.load(o.manifest, o.modelPath, o.sizes);
+    timing = await timeInference(backend, o.sizes, now);
+  } catch (e) {
+    // A model whose tensors do not match its manifest fails here: free the session before reporting.
+    await backend.dispose().catch(() => undefined);
+    throw e;
+  }
+  const reason = `inference backend: onnxruntime on ${backend.info.device} (${why}); ${timing}`;
   o.log(wanted === 'onnxruntime' ? 'info' : 'warn', reason);
   return { backend, reason };
 }
