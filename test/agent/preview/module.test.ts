@@ -10,13 +10,15 @@ const quiet = { info() {}, warn() {}, error() {}, child() { return quiet; } };
 
 function services(withPipeline: boolean) {
   const listeners = new Set<PipelineEvents>();
+  const sections = new Map<string, () => unknown>();
   const s = {
+    stats: { addSection: (name: string, provider: () => unknown) => sections.set(name, provider) },
     config: { preview: previewConfig({ enabled: true }) },
     log: quiet,
     runtime: withPipeline ? { layout: layoutOf(loadManifest('lightweight-openpose-coco18')) } : undefined,
     pipeline: withPipeline ? { on: (e: PipelineEvents) => (listeners.add(e), () => listeners.delete(e)) } : undefined,
   } as unknown as AgentServices;
-  return { s, listeners };
+  return { s, listeners, sections };
 }
 
 describe('HttpModule', () => {
@@ -39,7 +41,7 @@ describe('PreviewModule', () => {
   });
 
   it('listens to pipeline frames while started, draws nothing without viewers, and unsubscribes on stop', async () => {
-    const { s, listeners } = services(true);
+    const { s, listeners, sections } = services(true);
     const http = new HttpModule({ enabled: true, host: '127.0.0.1', port: 0, token: '' }, quiet);
     const m = new PreviewModule(s, http.server);
     await m.start();
@@ -49,6 +51,7 @@ describe('PreviewModule', () => {
     const meta = { seq: 1, ts: 0, source: { width: 64, height: 36 }, net: { width: 64, height: 32 }, sourceToFrame: { x: 1, y: 1 }, latency_ms: 0 };
     for (let i = 0; i < 5; i++) events.onFrame!(frame, [], meta);
     expect(m.framesDrawn).toBe(0);
+    expect(sections.get('preview')!()).toEqual({ viewers: 0, frames_drawn: 0 });
     expect(m.viewers).toBe(0);
     await m.stop();
     expect(listeners.size).toBe(0);
