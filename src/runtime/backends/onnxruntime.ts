@@ -81,8 +81,11 @@ export class OnnxRuntimeBackend implements InferenceBackend {
     worker.on('message', (reply: WorkerReply) => {
       const resolve = this.pending.get(reply.id);
       this.pending.delete(reply.id);
+      if (this.pending.size === 0) worker.unref();
       resolve?.(reply);
     });
+    // Only a call in flight keeps the process alive: a runtime nobody disposed must not hang an exit.
+    worker.unref();
     // A dead worker fails every waiting call instead of leaving it hanging.
     const fail = (message: string) => {
       for (const [id, resolve] of this.pending) resolve({ id, ok: false, message });
@@ -99,6 +102,7 @@ export class OnnxRuntimeBackend implements InferenceBackend {
     if (!worker) return Promise.resolve({ id: -1, ok: false, message: 'onnxruntime backend used before load() or after dispose()' });
     const id = this.nextId++;
     return new Promise((resolve) => {
+      if (this.pending.size === 0) worker.ref();
       this.pending.set(id, resolve);
       worker.postMessage({ ...msg, id });
     });
