@@ -39,7 +39,7 @@ async function main(): Promise<void> {
       models: ['lightweight-openpose-coco18', 'mobilenet-v2-small-coco18'],
       heights: [160, 256, 368],
       frames,
-      warmup: 5,
+      warmup: 20,
     });
   });
   await section('parser', 'Parse time against people count (synthetic maps, COCO-18 layout)', () => benchParser());

@@ -206,13 +206,14 @@ elif [ "$is_jetson" = 0 ]; then
 elif [ "$has_trt" = 0 ]; then
   say "TensorRT: headers not found; install nvidia-tensorrt-dev (JetPack 6) or libnvinfer-dev (JetPack 5) and run this again"
 elif [ "$SCRATCH" = 1 ]; then
-  would "build the TensorRT addon ($PREFIX/scripts/build-tensorrt-addon.sh) and, as pafcast, the engines (pafcast engines build)"
+  would "build the TensorRT addon ($PREFIX/scripts/build-tensorrt-addon.sh) and, as pafcast, the engines (pafcast engines build -c /etc/pafcast/config.json)"
 else
   say "TensorRT: building the addon (a few minutes)"
   if PATH=$(dirname "$NODE"):$PATH bash "$dest/scripts/build-tensorrt-addon.sh"; then
     say "TensorRT: building engines as pafcast (minutes per size on a Nano)"
-    runuser -u pafcast -- "$NODE" "$dest/bin/pafcast.js" engines build \
-      || say "TensorRT: engine build failed; the service falls back to onnxruntime. Retry: sudo -u pafcast $NODE $PREFIX/bin/pafcast.js engines build"
+    # The config names the model and the ladder the engines must cover.
+    runuser -u pafcast -- "$NODE" "$dest/bin/pafcast.js" engines build -c /etc/pafcast/config.json \
+      || say "TensorRT: engine build failed; the service falls back to onnxruntime. Retry: sudo -u pafcast $NODE $PREFIX/bin/pafcast.js engines build -c /etc/pafcast/config.json"
   else
     say "TensorRT: addon build failed (see above); the service falls back to onnxruntime"
   fi

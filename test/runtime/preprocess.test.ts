@@ -86,6 +86,19 @@ describe('Preprocessor', () => {
     expect(again).toEqual(input);
   });
 
+  it('copies a frame that is already at the net size pixel for pixel (capture delivers the top step)', () => {
+    const frame: RawFrame = { data: new Uint8Array(60 * 32 * 3).map((_, i) => (i * 37) % 251), width: 60, height: 32, order: 'rgb' };
+    const p = placeSource(60, 32, 32, 8); // 60 wide → net 64, 4 padded columns
+    const input = new Float32Array(3 * p.width * p.height);
+    new Preprocessor(bgrRaw).run(frame, p, input);
+    const plane = p.width * p.height;
+    for (const [x, y] of [[0, 0], [59, 31], [17, 5]] as const) {
+      const i = (y * 60 + x) * 3;
+      expect([input[y * 64 + x], input[plane + y * 64 + x], input[2 * plane + y * 64 + x]]).toEqual([frame.data[i + 2], frame.data[i + 1], frame.data[i]]);
+    }
+    expect(input[63]).toBe(128);
+  });
+
   it('rejects buffers that are too small with a clear message', () => {
     const p = placeSource(64, 64, 64, 8);
     expect(() => new Preprocessor(bgrRaw).run(solid(64, 64, [0, 0, 0]), p, new Float32Array(10))).toThrow(/input buffer holds 10 floats/);
