@@ -1,9 +1,10 @@
-// Draws what the agent sees onto a preview frame: skeletons (one colour per limb of the model's layout),
+// Draws what the agent sees onto a preview frame (I420, in place): skeletons (one colour per limb of the model's layout),
 // joints, person ids, and a status line with the people count, pipeline FPS and current net size.
 
 import type { ModelLayout } from '../../runtime/manifest.js';
 import { GLYPH_HEIGHT, textWidth } from './font.js';
-import { drawLine, drawText, fillDisc, shadeRect, type Rgb, type RgbImage } from './raster.js';
+import { rgbToYuv, type I420Frame, type Yuv } from './i420.js';
+import { drawLine, drawText, fillDisc, shadeRect, type Rgb } from './raster.js';
 import type { Placement } from './scale.js';
 
 export interface PreviewPerson {
@@ -18,7 +19,7 @@ export interface OverlayStats {
   netHeight: number;
 }
 
-const WHITE: Rgb = [255, 255, 255];
+const WHITE: Yuv = rgbToYuv([255, 255, 255]);
 
 /** Evenly spaced, fully saturated hues: neighbouring limbs stay apart and survive VP8's chroma subsampling. */
 export function limbColours(count: number): Rgb[] {
@@ -36,18 +37,19 @@ function hueToRgb(hue: number): Rgb {
 }
 
 export class Annotator {
-  private readonly colours: Rgb[];
+  /** Limb colours, converted once. */
+  private readonly colours: Yuv[];
   /** Limb half-thickness and text scale follow the preview height so 360p and 1080p look alike. */
   private readonly lineRadius: number;
   private readonly textScale: number;
 
   constructor(private readonly layout: ModelLayout, previewHeight: number) {
-    this.colours = limbColours(layout.numLimbs);
+    this.colours = limbColours(layout.numLimbs).map(rgbToYuv);
     this.lineRadius = Math.max(1.5, previewHeight / 120);
     this.textScale = Math.max(1, Math.round(previewHeight / 240));
   }
 
-  draw(img: RgbImage, people: readonly PreviewPerson[], at: Placement, stats: OverlayStats): void {
+  draw(img: I420Frame, people: readonly PreviewPerson[], at: Placement, stats: OverlayStats): void {
     const k = this.layout.numParts;
     for (const person of people) {
       const kp = person.keypoints;
@@ -79,7 +81,7 @@ export class Annotator {
   }
 
   /** A centred label whose bottom edge is at `bottom`, on a shaded backdrop. */
-  private label(img: RgbImage, text: string, centreX: number, bottom: number): void {
+  private label(img: I420Frame, text: string, centreX: number, bottom: number): void {
     const s = this.textScale;
     const w = textWidth(text, s);
     const h = GLYPH_HEIGHT * s;

@@ -13,7 +13,10 @@ export function allocI420(width: number, height: number): I420Frame {
   return { width, height, data: new Uint8Array((width * height * 3) / 2) };
 }
 
-/** Converts `rgb` (height × width × 3) into `out` (same size). Chroma is the mean of each 2×2 block. */
+/**
+ * Converts `rgb` (height × width × 3) into `out` (same size). Chroma is the mean of each 2×2 block.
+ * The preview converts while scaling (I420Scaler, same arithmetic); this is the reference it is tested against.
+ */
 export function rgbToI420(rgb: Uint8Array, out: I420Frame): void {
   const { width: w, height: h, data } = out;
   if (rgb.length < w * h * 3) throw new Error(`rgbToI420: ${rgb.length} bytes for ${w}x${h} RGB`);
@@ -44,4 +47,20 @@ export function rgbToI420(rgb: Uint8Array, out: I420Frame): void {
 
 function luma(r: number, g: number, b: number): number {
   return ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16;
+}
+
+/** One colour in I420 terms (BT.601 limited range, as rgbToI420 converts it). */
+export interface Yuv {
+  y: number;
+  u: number;
+  v: number;
+}
+
+export function rgbToYuv(rgb: readonly [number, number, number]): Yuv {
+  const [r, g, b] = rgb;
+  return {
+    y: luma(r, g, b),
+    u: ((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128,
+    v: ((112 * r - 94 * g - 18 * b + 128) >> 8) + 128,
+  };
 }
