@@ -286,7 +286,9 @@ export class CaptureSource extends EventEmitter {
     this.imagePassFrames++;
     this.lastFrameAt = Date.now();
     this.failures = 0;
-    if (this.state !== 'running') this.setState('running');
+    // Frames still buffered when the process ended are delivered after `ended`: that state must stay,
+    // or the consumer's next() after the last frame would wait forever.
+    if (this.state === 'starting' || this.state === 'retrying') this.setState('running');
     if (this.waiter) {
       const frame = this.assembler.take(this.realtime);
       const resolve = this.waiter;
@@ -303,8 +305,9 @@ export class CaptureSource extends EventEmitter {
       return;
     }
     const frameBytes = plan.width * plan.height * 3;
-    if (this.assembler.partialBytes > 0)
-      this.log.warn(`${program} output ended inside a frame (${this.assembler.partialBytes} of ${frameBytes} bytes); dropped it`);
+    // Bytes still waiting for a free pool buffer (every-frame backpressure) are whole frames, not a truncation.
+    const leftover = (this.assembler.partialBytes + (this.pending?.length ?? 0)) % frameBytes;
+    if (leftover > 0) this.log.warn(`${program} output ended inside a frame (${leftover} of ${frameBytes} bytes); dropped it`);
     const why = code === null ? `${program} was killed by ${signal}` : `${program} exited ${code}`;
     const detail = `${why}: ${lastLine(this.stderrTail.join('\n'))}`;
     const spec = this.spec!;

@@ -48,6 +48,22 @@ describe('CaptureSource with ffmpeg', () => {
     expect(hash100).toBe(sha(referenceFrame(streetAvi, 100, expectedWidth, 256)));
   });
 
+  it('every-frame mode: frames still buffered when the process exits are delivered, then next() ends with null', async () => {
+    // Small frames: one 64 KiB pipe read holds many, so the process exits while frames wait behind the
+    // full pool. The last next() used to flip the state back to running and wait forever.
+    const dir = mkdtempSync(join(tmpdir(), 'pafcast-short-'));
+    const clip = join(dir, 'short.avi');
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=64x36:rate=10', '-frames:v', '12', '-c:v', 'mjpeg', clip]);
+    const { s } = source({ uri: clip, mode: 'every-frame', output_height: 36 });
+    s.start();
+    await sleep(1500);
+    const seqs: number[] = [];
+    for (let f = await s.next(); f; f = await s.next()) seqs.push(f.seq);
+    expect(seqs).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    expect(s.stats().state).toBe('ended');
+    expect(await s.next()).toBeNull();
+  });
+
   it('loops a file: frame numbers run on past the end and the source keeps running', async () => {
     const truth = ffprobeStream(streetAvi, true);
     const { s } = source({ uri: `file://${streetAvi}`, loop: true, mode: 'every-frame', output_height: 64 });
