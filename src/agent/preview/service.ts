@@ -1,7 +1,6 @@
 // The live annotated view: frames from the pipeline → scaled straight to I420, annotated in I420 → one shared
 // WebRTC video source → every WHEP viewer. Nothing past the first check in offer() runs without a connected viewer.
 
-import { ThreadDeprioritiser } from './thread-priority.js';
 import type { ModelLayout } from '../../runtime/manifest.js';
 import type { RawFrame } from '../../runtime/types.js';
 import type { HttpServer } from '../http/server.js';
@@ -48,14 +47,11 @@ export class PreviewService {
     try {
       this.source.onFrame(this.scaler.frame);
       this.drawn++;
-      // WebRTC starts its encoder and pacer threads lazily: demote new ones now and then.
-      if (this.drawn % 30 === 1) this.threads?.sweep();
     } catch (e) {
       this.dropped(e);
     }
   };
   private lastError = '';
-  private threads: ThreadDeprioritiser | undefined;
 
   constructor(
     private readonly cfg: PreviewConfig,
@@ -74,7 +70,6 @@ export class PreviewService {
   /** Loads WebRTC and opens the WHEP endpoint. Throws (with the reason) when wrtc cannot load. */
   start(): void {
     if (this.sessions) return;
-    this.threads = new ThreadDeprioritiser();
     const wrtc = loadWrtc();
     // Screencast mode: libwebrtc keeps the resolution and gives up frame rate under CPU pressure (thin skeleton
     // lines and the status text blur when downscaled), and it encodes cheaper: 9.5–10.7 vs 12.9–13.6 ms of
