@@ -127,6 +127,12 @@ export class Preprocessor {
     }
   }
 
+  /** Fills [from, to) of every plane (offsets inside one plane) with the padding value. */
+  private pad(input: Float32Array, planeSize: number, from: number, to: number): void {
+    if (from >= to) return;
+    for (let c = 0; c < 3; c++) input.fill(this.padPixel * this.mul[c]! + this.add[c]!, c * planeSize + from, c * planeSize + to);
+  }
+
   /** Frames already at the net size (capture delivers the top ladder step): reorder and normalise only. */
   private direct(frame: RawFrame, p: Placement, input: Float32Array): void {
     const xs = this.xTable.start, ys = this.yTable.start;
@@ -147,11 +153,7 @@ export class Preprocessor {
         input[planeSize + o + x] = src[i + c1]! * m1 + a1;
         input[2 * planeSize + o + x] = src[i + c2]! * m2 + a2;
       }
-      if (rowEnd < p.width) {
-        input.fill(this.padPixel * m0 + a0, o + rowEnd, o + p.width);
-        input.fill(this.padPixel * m1 + a1, planeSize + o + rowEnd, planeSize + o + p.width);
-        input.fill(this.padPixel * m2 + a2, 2 * planeSize + o + rowEnd, 2 * planeSize + o + p.width);
-      }
+      this.pad(input, planeSize, o + rowEnd, o + p.width);
     }
   }
 
@@ -171,9 +173,7 @@ export class Preprocessor {
     for (let y = 0; y < p.height; y++) {
       const o = y * p.width;
       if (y >= p.contentHeight) {
-        input.fill(this.padPixel * m0 + a0, o, o + p.width);
-        input.fill(this.padPixel * m1 + a1, planeSize + o, planeSize + o + p.width);
-        input.fill(this.padPixel * m2 + a2, 2 * planeSize + o, 2 * planeSize + o + p.width);
+        this.pad(input, planeSize, o, o + p.width);
         continue;
       }
       const r0 = yt.start[y]! * rowStride;
@@ -196,11 +196,7 @@ export class Preprocessor {
         input[planeSize + o + x] = v1 * m1 + a1;
         input[2 * planeSize + o + x] = v2 * m2 + a2;
       }
-      if (outW < p.width) {
-        input.fill(this.padPixel * m0 + a0, o + outW, o + p.width);
-        input.fill(this.padPixel * m1 + a1, planeSize + o + outW, planeSize + o + p.width);
-        input.fill(this.padPixel * m2 + a2, 2 * planeSize + o + outW, 2 * planeSize + o + p.width);
-      }
+      this.pad(input, planeSize, o + outW, o + p.width);
     }
   }
 
