@@ -1,5 +1,7 @@
 // Small helpers shared by the subcommands: one-line errors, option parsing, stderr logging.
 
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
 /** Prints `pafcast <cmd>: <first line of message>` to stderr and returns `code`, never a stack trace. */
 export function cliError(cmd: string, message: string, code: number): number {
   const lines = message.split('\n');
@@ -58,4 +60,21 @@ export function inferenceFromFlags(o: { backend?: string; providers?: string; th
     ...(backend ? { backend } : {}),
     onnxruntime: { providers: listOption(o.providers) ?? ['cpu'], threads: intOption('--threads', o.threads) ?? 0 },
   };
+}
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+type Parsed<O extends OptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true }>>;
+
+/**
+ * Parses a subcommand's flags (positionals allowed). A bad flag prints one `pafcast <cmd>:` line (plus
+ * the usage, when given) and yields null; the caller returns exit code 2.
+ */
+export function parseCommandArgs<const O extends OptionsConfig>(cmd: string, argv: string[], options: O, usage = ''): Parsed<O> | null {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true });
+  } catch (e) {
+    const msg = (e as Error).message;
+    cliError(cmd, usage ? `${msg}\n\n${usage}` : msg, 2);
+    return null;
+  }
 }

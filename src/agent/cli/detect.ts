@@ -2,11 +2,10 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { keypointList, openPoseDocument } from '../openpose-json.js';
 import { renderSkeletons } from '../render.js';
 import { PoseRuntime } from '../../runtime/pose-runtime.js';
-import { cliError, inferenceFromFlags, intOption, listOption, runtimeFlagOptions, runtimeFlagsHelp, stderrLog } from './common.js';
+import { cliError, inferenceFromFlags, intOption, listOption, parseCommandArgs, runtimeFlagOptions, runtimeFlagsHelp, stderrLog } from './common.js';
 
 const help = `usage: pafcast detect [options] IMAGE...
 
@@ -24,24 +23,16 @@ options:
 ${runtimeFlagsHelp}`;
 
 export async function command(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        model: { type: 'string' },
-        height: { type: 'string' },
-        render: { type: 'string' },
-        'write-json': { type: 'string' },
-        normalized: { type: 'boolean', default: false },
-        ...runtimeFlagOptions,
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    return cliError('detect', (e as Error).message, 2);
-  }
+  const args = parseCommandArgs('detect', argv, {
+    model: { type: 'string' },
+    height: { type: 'string' },
+    render: { type: 'string' },
+    'write-json': { type: 'string' },
+    normalized: { type: 'boolean', default: false },
+    ...runtimeFlagOptions,
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (!args) return 2;
   const o = args.values;
   if (o.help) {
     process.stdout.write(help);

@@ -2,9 +2,8 @@
 
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { generateSigningKeys } from '../remote/signing.js';
-import { cliError } from './common.js';
+import { cliError, parseCommandArgs } from './common.js';
 
 const USAGE = `usage: pafcast keys generate [--out DIR] [--name NAME] [--force]
 
@@ -20,21 +19,18 @@ options:
 `;
 
 export async function command(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        out: { type: 'string', default: '.' },
-        name: { type: 'string', default: 'pafcast-remote' },
-        force: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    return cliError('keys', `${(e as Error).message}\n\n${USAGE}`, 2);
-  }
+  const parsed = parseCommandArgs(
+    'keys',
+    argv,
+    {
+      out: { type: 'string', default: '.' },
+      name: { type: 'string', default: 'pafcast-remote' },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+  );
+  if (!parsed) return 2;
   if (parsed.values.help) {
     process.stdout.write(USAGE);
     return 0;

@@ -2,12 +2,11 @@
 
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { listManifests, loadManifest, type ModelManifest } from '../../runtime/manifest.js';
 import { MODEL_PATH_ENV } from '../../runtime/model-locator.js';
 import { fetchModel } from '../models/fetch-model.js';
 import { createProgress } from '../models/progress.js';
-import { cliError, intOption } from './common.js';
+import { cliError, intOption, parseCommandArgs } from './common.js';
 
 const USAGE = `usage: pafcast models fetch [NAME...] [--from URL|DIR] [--dir DEST] [--retries N]
        pafcast models list [--dir DEST]
@@ -85,21 +84,18 @@ function listCommand(values: { dir?: string }): number {
 }
 
 export async function command(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        from: { type: 'string' },
-        dir: { type: 'string' },
-        retries: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    return cliError('models', `${(e as Error).message}\n\n${USAGE}`, 2);
-  }
+  const parsed = parseCommandArgs(
+    'models',
+    argv,
+    {
+      from: { type: 'string' },
+      dir: { type: 'string' },
+      retries: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+  );
+  if (!parsed) return 2;
   const [action, ...names] = parsed.positionals;
   if (parsed.values.help) {
     process.stdout.write(USAGE);

@@ -1,11 +1,10 @@
 // `pafcast remote set|get`: change or read a device's config over MQTT.
 
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { isJsonObject } from '../remote/merge-patch.js';
 import { readRemoteConfig, sendConfigUpdate, type RemoteTarget } from '../remote/client.js';
 import { loadPrivateKey } from '../remote/signing.js';
-import { cliError, intOption } from './common.js';
+import { cliError, intOption, parseCommandArgs } from './common.js';
 
 const USAGE = `usage: pafcast remote set --device ID --mqtt URL [--key FILE] [--prefix P] [options] PATCH
        pafcast remote get --device ID --mqtt URL [--prefix P] [--timeout S]
@@ -44,26 +43,23 @@ function readPatch(arg: string): Record<string, unknown> {
 }
 
 export async function command(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        device: { type: 'string' },
-        mqtt: { type: 'string' },
-        key: { type: 'string' },
-        prefix: { type: 'string', default: 'pafcast' },
-        version: { type: 'string' },
-        'request-id': { type: 'string' },
-        timeout: { type: 'string', default: '10' },
-        ca: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    return cliError('remote', `${(e as Error).message}\n\n${USAGE}`, 2);
-  }
+  const parsed = parseCommandArgs(
+    'remote',
+    argv,
+    {
+      device: { type: 'string' },
+      mqtt: { type: 'string' },
+      key: { type: 'string' },
+      prefix: { type: 'string', default: 'pafcast' },
+      version: { type: 'string' },
+      'request-id': { type: 'string' },
+      timeout: { type: 'string', default: '10' },
+      ca: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+  );
+  if (!parsed) return 2;
   const v = parsed.values;
   if (v.help) {
     process.stdout.write(USAGE);
