@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PoseRuntime } from '../../src/runtime/pose-runtime.js';
 import type { RawFrame } from '../../src/runtime/types.js';
 import type { PosesPayload, StatsPayload } from '../../src/agent/mqtt/topics.js';
+import { WhepClient } from '../../src/agent/preview/whep-client.js';
 import { AgentProcess, ensureBuilt, streetAvi, waitFor } from './helpers/agent-process.js';
 import { Mosquitto } from './helpers/mosquitto.js';
 
@@ -185,6 +186,19 @@ describe('pafcast run', () => {
     expect(await agent.kill('SIGTERM')).toEqual({ code: 0, signal: null });
     await sub.client.endAsync();
   }, 600_000);
+
+  it('exits 0 on SIGTERM with the live view streaming to a viewer (wrtc would segfault on a normal exit)', async () => {
+    const agent = new AgentProcess([
+      '--source', streetAvi, '--loop', '--mqtt', broker.url, '--prefix', 'itest5', '--device-id', 'dev', ...COMMON,
+      '--set', 'preview.enabled=true', '--set', 'http.port=0', '--log-level', 'info',
+    ]);
+    const listening = await waitFor(() => agent.lines.find((l) => l.msg === 'http server listening'), `http listening; log:\n${agent.dump()}`, 120_000);
+    const viewer = await WhepClient.connect(`http://127.0.0.1:${listening.port as number}/whep/live`);
+    expect(viewer.status).toBe(201);
+    await waitFor(() => viewer.frames >= 3, `three frames at the viewer; log:\n${agent.dump()}`, 120_000);
+    expect(await agent.kill('SIGTERM')).toEqual({ code: 0, signal: null });
+    await viewer.close(false);
+  }, 300_000);
 
   it.each([
     ['a missing camera device', () => '/dev/video9'],
