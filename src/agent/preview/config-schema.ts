@@ -21,6 +21,14 @@ export const PreviewConfigSchema = Type.Object(
     width: Type.Integer({ minimum: 64, maximum: 1920, multipleOf: 2, default: 640, description: 'Preview width in pixels (even); the frame is letterboxed to keep its aspect.' }),
     height: Type.Integer({ minimum: 64, maximum: 1080, multipleOf: 2, default: 360, description: 'Preview height in pixels (even).' }),
     fps: Type.Number({ minimum: 1, maximum: 60, default: 15, description: 'Frame-rate cap of the preview; frames beyond it are skipped before any drawing.' }),
+    max_bitrate_kbps: Type.Integer({
+      minimum: 0,
+      maximum: 20000,
+      default: 1000,
+      description:
+        'Most kbit/s sent to one viewer, for viewers on thin links (0 = no cap; libwebrtc still adapts to the network ' +
+        'below it). Uncapped, 640×360 street.avi settles near 900 kbit/s. It does not save encoder CPU measurably.',
+    }),
     max_viewers: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'Concurrent WHEP sessions; more get 503. Each viewer costs one video encode.' }),
     reap_timeout_s: Type.Number({
       minimum: 1,

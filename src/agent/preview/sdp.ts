@@ -36,3 +36,37 @@ export function offerProblem(sdp: string): string | undefined {
     return `no video codec in common: the offer has ${[...codecs].join(', ') || 'none'}, the agent sends ${SENDABLE_CODECS.join(', ')}`;
   return undefined;
 }
+
+/**
+ * Caps what the agent sends to one viewer at `kbps`: bandwidth lines (RFC 4566 §5.8 `b=AS`, kbps; RFC 3890
+ * `b=TIAS`, bps) in every video section of the viewer's offer, which libwebrtc takes as the receiver's limit
+ * for its sender. An existing lower limit of the viewer's own is kept. Bandwidth lines follow the section's
+ * i= and c= lines (RFC 4566 §5 order). `sender.setParameters` would be the API for this, but wrtc rejects it
+ * (InvalidStateError: the transaction id expires before the call reaches libwebrtc's signalling thread).
+ */
+export function withBandwidthLimit(sdp: string, kbps: number): string {
+  if (!(kbps > 0)) return sdp;
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const lines = sdp.split(/\r?\n/);
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; ) {
+    const line = lines[i]!;
+    if (!line.startsWith('m=video ')) {
+      out.push(line);
+      i++;
+      continue;
+    }
+    let end = i + 1;
+    while (end < lines.length && !lines[end]!.startsWith('m=')) end++;
+    const section = lines.slice(i + 1, end);
+    const own = section.find((l) => l.startsWith('b=AS:'));
+    const limit = Math.min(Math.round(kbps), own ? Number(own.slice(5)) || Infinity : Infinity);
+    const rest = section.filter((l) => !l.startsWith('b=AS:') && !l.startsWith('b=TIAS:'));
+    // After the leading i=/c= lines, before the first attribute.
+    let at = 0;
+    while (at < rest.length && /^[ic]=/.test(rest[at]!)) at++;
+    out.push(line, ...rest.slice(0, at), `b=AS:${limit}`, `b=TIAS:${limit * 1000}`, ...rest.slice(at));
+    i = end;
+  }
+  return out.join(eol);
+}

@@ -79,6 +79,7 @@ export class PreviewService {
       maxViewers: this.cfg.max_viewers,
       reapAfterMs: this.cfg.reap_timeout_s * 1000,
       connectTimeoutMs: this.cfg.connect_timeout_s * 1000,
+      maxBitrateKbps: this.cfg.max_bitrate_kbps,
     }, this.log);
     this.sessions.start();
     this.log.info({ stream: this.cfg.stream, size: `${this.cfg.width}x${this.cfg.height}`, fps: this.cfg.fps }, 'preview ready');

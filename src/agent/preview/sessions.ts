@@ -3,6 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { HttpError } from '../http/errors.js';
+import { withBandwidthLimit } from './sdp.js';
 import { iceGatheringDone, type MediaTrack, type PeerConnection, type VideoSource, type Wrtc } from './wrtc.js';
 
 export interface SessionPolicy {
@@ -11,6 +12,8 @@ export interface SessionPolicy {
   reapAfterMs: number;
   /** A session that has not connected this long after its offer is removed. */
   connectTimeoutMs: number;
+  /** Send-bitrate cap per viewer, kbit/s; 0 = none. */
+  maxBitrateKbps: number;
 }
 
 export interface SessionsLog {
@@ -101,7 +104,7 @@ export class ViewerSessions {
     let track: MediaTrack | undefined;
     try {
       try {
-        await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+        await pc.setRemoteDescription({ type: 'offer', sdp: withBandwidthLimit(offerSdp, this.policy.maxBitrateKbps) });
       } catch (e) {
         throw new HttpError(400, `the offer was refused: ${(e as Error).message}`);
       }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { previewConfig } from '../../../src/agent/preview/config-schema.js';
 import { FrameRateCap } from '../../../src/agent/preview/rate-cap.js';
-import { offerProblem } from '../../../src/agent/preview/sdp.js';
+import { offerProblem, withBandwidthLimit } from '../../../src/agent/preview/sdp.js';
 import { observe, verdict } from '../../../src/agent/preview/sessions.js';
 
 describe('FrameRateCap', () => {
@@ -48,8 +48,30 @@ describe('offerProblem', () => {
   });
 });
 
+describe('withBandwidthLimit', () => {
+  const audioAndVideo = goodOffer.replace('m=video', 'm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\nm=video');
+
+  it('puts b=AS (kbps) and b=TIAS (bps) after c= in every video section only, and keeps the offer valid', () => {
+    const capped = withBandwidthLimit(audioAndVideo, 800);
+    const lines = capped.split('\r\n');
+    const video = lines.indexOf('m=video 9 UDP/TLS/RTP/SAVPF 96 102');
+    expect(lines.slice(video, video + 4)).toEqual(['m=video 9 UDP/TLS/RTP/SAVPF 96 102', 'c=IN IP4 0.0.0.0', 'b=AS:800', 'b=TIAS:800000']);
+    expect(lines.filter((l) => l.startsWith('b='))).toHaveLength(2); // none in the audio section
+    expect(capped.endsWith('\r\n')).toBe(true);
+    expect(offerProblem(capped)).toBeUndefined();
+  });
+
+  it('keeps a lower limit the viewer asked for itself, replaces a higher one, and does nothing at 0', () => {
+    const own = (kbps: number) => goodOffer.replace('c=IN IP4 0.0.0.0\r\n', `c=IN IP4 0.0.0.0\r\nb=AS:${kbps}\r\n`);
+    expect(withBandwidthLimit(own(300), 1000)).toContain('b=AS:300\r\nb=TIAS:300000\r\n');
+    expect(withBandwidthLimit(own(5000), 1000)).toContain('b=AS:1000\r\nb=TIAS:1000000\r\n');
+    expect(withBandwidthLimit(own(5000), 1000)).not.toContain('b=AS:5000');
+    expect(withBandwidthLimit(goodOffer, 0)).toBe(goodOffer);
+  });
+});
+
 describe('session reaping rule', () => {
-  const policy = { maxViewers: 2, reapAfterMs: 10_000, connectTimeoutMs: 30_000 };
+  const policy = { maxViewers: 2, reapAfterMs: 10_000, connectTimeoutMs: 30_000, maxBitrateKbps: 0 };
   it('reaps a session only after it has been down for the whole timeout, and forgives a recovery', () => {
     const s = { state: 'new' as const, createdAt: 0, everConnected: false, downSince: undefined as number | undefined };
     const st = s as Parameters<typeof observe>[0];

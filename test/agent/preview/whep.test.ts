@@ -48,6 +48,47 @@ const until = async (what: string, cond: () => boolean, ms: number) => {
 const frame: RawFrame = { data: new Uint8Array(1280 * 720 * 3).fill(80), width: 1280, height: 720, order: 'rgb' };
 const meta = { fps: 10, netWidth: 456, netHeight: 256 };
 
+/** Video bytes the viewer has received so far (inbound-rtp through getStats). */
+async function bytesReceived(v: WhepClient): Promise<number> {
+  let n = 0;
+  (await v.pc.getStats()).forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') n = Number(s.bytesReceived ?? 0);
+  });
+  return n;
+}
+
+describe('send bitrate cap (preview.max_bitrate_kbps)', () => {
+  it('holds a viewer to the cap, where an uncapped viewer of the same frames gets far more', async () => {
+    // Noise frames: incompressible, so the encoder wants more than either cap.
+    const frames = Array.from({ length: 4 }, (_, k) => {
+      const data = new Uint8Array(640 * 360 * 3);
+      let x = 12345 + k;
+      for (let i = 0; i < data.length; i++) data[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+      return { data, width: 640, height: 360, order: 'rgb' as const };
+    });
+    const capped = await agent({ max_bitrate_kbps: 250 });
+    const open = await agent({ max_bitrate_kbps: 0 });
+    const [vc, vo] = [await viewer(capped.whep), await viewer(open.whep)];
+    await until('both viewers connected', () => vc.connectionState === 'connected' && vo.connectionState === 'connected', 20_000);
+    let i = 0;
+    const feed = setInterval(() => {
+      const f = frames[i++ % frames.length]!;
+      capped.preview.offer(f, [], meta);
+      open.preview.offer(f, [], meta);
+    }, 1000 / 15);
+    cleanups.push(() => clearInterval(feed));
+    await new Promise((r) => setTimeout(r, 5000)); // past libwebrtc's start-up ramp
+    const [c0, o0] = [await bytesReceived(vc), await bytesReceived(vo)];
+    await new Promise((r) => setTimeout(r, 4000));
+    const kbps = (b: number, b0: number) => ((b - b0) * 8) / 4 / 1000;
+    const cappedKbps = kbps(await bytesReceived(vc), c0);
+    const openKbps = kbps(await bytesReceived(vo), o0);
+    expect(cappedKbps).toBeGreaterThan(50); // frames do arrive
+    expect(cappedKbps).toBeLessThan(250 * 1.25); // RTP/SRTP headers ride on top of the media bitrate
+    expect(openKbps).toBeGreaterThan(cappedKbps * 1.5);
+  }, 60_000);
+});
+
 describe('WHEP endpoint', () => {
   it('answers a valid offer with 201, an SDP answer that sends video, and a Location to DELETE', async () => {
     const { preview, whep } = await agent();
