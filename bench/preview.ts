@@ -8,7 +8,9 @@
 //   agent CPU %:  /proc utime+stime of the agent's node process (all its threads: pipeline, onnxruntime
 //                 worker, libwebrtc's encoder and network threads); ffmpeg, its capture child, apart;
 //   ratio:        each viewer window against the mean of the no-viewer windows either side of it (a shared
-//                 machine's speed drifts; neighbours see the same drift), median over the pairs.
+//                 machine's speed drifts; neighbours see the same drift), median over the pairs; and the
+//                 agent's CPU time per frame without a viewer over that with one, which other tenants'
+//                 load moves far less (on this CPU-bound box FPS follows it).
 //
 // The viewer stands for a browser on another machine. On this 2-core box its decoder would otherwise take
 // CPU from the agent, so it runs at the lowest priority: it gets only what the agent leaves idle.
@@ -201,6 +203,7 @@ export async function benchPreview(): Promise<Row[]> {
     const ratios = one.map((w, i) => fps(w) / ((fps(none[i]!) + fps(none[i + 1]!)) / 2));
     const ratio = median(ratios);
     const hz = ticksPerSecond();
+    const cpuPerFrame = (ws: Window[]) => ws.reduce((a, w) => a + w.agentTicks, 0) / hz / Math.max(1, ws.reduce((a, w) => a + w.frames, 0));
     const row = (c: string, ws: Window[], extra: Row = {}): Row => {
       const secs = ws.reduce((a, w) => a + w.seconds, 0);
       const frames = ws.reduce((a, w) => a + w.frames, 0);
@@ -221,6 +224,13 @@ export async function benchPreview(): Promise<Row[]> {
     return [
       row('0 viewers', none),
       row('1 viewer (nice 19)', one, { 'viewer frames decoded': one.reduce((a, w) => a + w.received, 0) }),
+      {
+        // The agent is CPU-bound on this box: with the same CPU share, FPS scales with 1 / (CPU per frame). This
+        // ratio does not move when another tenant slows the machine down between windows, the FPS ratio does.
+        case: 'agent CPU ms/frame, 0 / 1 viewer',
+        windows: 'all',
+        'fps (median)': fmt(cpuPerFrame(none) / cpuPerFrame(one), 3),
+      },
       {
         case: 'fps 1 viewer / 0 viewers',
         windows: `${ratios.length} pairs`,
