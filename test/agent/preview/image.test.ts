@@ -125,7 +125,7 @@ describe('I420Scaler (scale + convert in one pass)', () => {
 
   it('matches the reference on noise: 2× and odd downscales, upscales, BGR and letterboxing both ways', () => {
     for (const [sw, sh, w, h, order] of [[1280, 720, 640, 360, 'rgb'], [1280, 720, 640, 360, 'bgr'], [64, 48, 32, 24, 'bgr'], [1920, 1080, 640, 360, 'bgr'], [640, 480, 640, 360, 'rgb'],
-      [456, 256, 640, 360, 'bgr'], [300, 400, 64, 36, 'rgb'], [801, 299, 320, 180, 'rgb']] as const) {
+      [456, 256, 640, 360, 'bgr'], [300, 400, 64, 36, 'rgb'], [801, 299, 320, 180, 'rgb'], [654, 368, 640, 360, 'bgr'], [1281, 720, 640, 360, 'rgb']] as const) {
       const r = fusedVsReference(noise(sw, sh, order), w, h);
       expect(r.same, `${sw}x${sh} → ${w}x${h}`).toBe(true);
       // Identical by construction (same per-pixel rounding), which is stricter than the ±2 the look needs.
