@@ -1,6 +1,7 @@
 // Acceptance: headless Chromium opens the viewer page of an agent running on street.avi and receives the
 // annotated stream (agent: see AGENT below). Chromium and the agent each live in their own network namespace joined by a veth pair
-// (headless Chromium offers no ICE candidates on loopback). Skips, saying why, without root, ip, Chromium or data.
+// (headless Chromium offers no ICE candidates on loopback). Skips, saying why, without root, ip, Chromium,
+// mosquitto_sub or data.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,8 +11,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PosesPayload, StatsPayload } from '../../../src/agent/mqtt/topics.js';
 import { limbColours } from '../../../src/agent/preview/annotate.js';
 import { layoutOf, loadManifest } from '../../../src/runtime/manifest.js';
+import { ensureBuilt } from '../helpers/agent-process.js';
 import { createVethPair, netnsUnavailable, type VethPair } from './support/netns.js';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
@@ -21,20 +24,37 @@ const model = join(shared, 'models', 'lightweight-openpose-coco18.onnx');
 const chromiumPath = process.env.PAFCAST_CHROMIUM ?? '/usr/bin/chromium';
 const support = fileURLToPath(new URL('./support/', import.meta.url));
 
+const TOKEN = 'e2e-token';
+/**
+ * real: `pafcast run` itself (capture, pipeline, tracker, embedded MQTT broker, HTTP and preview modules); the
+ * test reads where people are and how many preview frames were drawn from its MQTT topics, with a real
+ * mosquitto_sub in the agent's namespace. harness: a stand-in that plays a pre-decoded clip and throttles
+ * inference, for machines too busy to run inference and the browser side by side.
+ */
+const AGENT = process.env.PAFCAST_E2E_AGENT === 'harness' ? 'harness' : 'real';
+const cli = join(repoRoot, 'bin', 'pafcast.js');
+const mosquittoSub = ['/usr/bin/mosquitto_sub', '/usr/local/bin/mosquitto_sub'].find(existsSync);
+/** The embedded broker's port inside the agent's own namespace (nothing else listens there). */
+const BROKER_PORT = 1883;
 const skipReason =
   netnsUnavailable() ??
   (!existsSync(chromiumPath) ? `no Chromium at ${chromiumPath} (set PAFCAST_CHROMIUM)` : undefined) ??
-  (!existsSync(media) || !existsSync(model) ? `shared data missing under ${shared} (set PAFCAST_SHARED)` : undefined);
+  (!existsSync(media) || !existsSync(model) ? `shared data missing under ${shared} (set PAFCAST_SHARED)` : undefined) ??
+  (AGENT === 'real' && !mosquittoSub ? 'no mosquitto_sub (apt mosquitto-clients) to read the agent\'s topics' : undefined);
 if (skipReason) console.warn(`[preview browser test] skipped: ${skipReason}`);
 
-const TOKEN = 'e2e-token';
-/**
- * real: the Agent (capture, pipeline, tracker, embedded MQTT broker) with the HTTP and preview modules, as
- * `pafcast run` wires them. harness: a stand-in that plays a pre-decoded clip and throttles inference, for
- * machines too busy to run inference and the browser side by side.
- */
-const AGENT = process.env.PAFCAST_E2E_AGENT === 'harness' ? 'harness' : 'real';
 const colours = limbColours(layoutOf(loadManifest('lightweight-openpose-coco18')).numLimbs);
+
+/** Bounding box of a person's found keypoints ([x, y, c] triples), in the pixels the keypoints are in. */
+function box(kp: ArrayLike<number>): [number, number, number, number] {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (let i = 0; i < kp.length; i += 3) {
+    if (!(kp[i + 2]! > 0)) continue;
+    x0 = Math.min(x0, kp[i]!); y0 = Math.min(y0, kp[i + 1]!);
+    x1 = Math.max(x1, kp[i]!); y1 = Math.max(y1, kp[i + 1]!);
+  }
+  return [Math.round(x0), Math.round(y0), Math.round(x1), Math.round(y1)];
+}
 
 interface PeopleEvent {
   width: number;
@@ -45,6 +65,8 @@ interface PeopleEvent {
 describe.skipIf(Boolean(skipReason))('viewer page in headless Chromium (netns + veth)', () => {
   let net: VethPair;
   let agent: ChildProcess;
+  /** mosquitto_sub on the real agent's topics. */
+  let topics: ChildProcess | undefined;
   let browser: BrowserContext;
   let page: Page;
   let tmp: string;
@@ -63,14 +85,12 @@ describe.skipIf(Boolean(skipReason))('viewer page in headless Chromium (netns + 
     return n;
   });
 
-  /** Starts the harness agent in the server namespace on port 8080 and waits until it listens. */
+  /** Starts the agent in the server namespace on port 8080 and waits until it listens. */
   async function startAgent(): Promise<void> {
-    const harness = AGENT === 'real'
-      ? ['real-agent.ts', '--net-height', '160']
-      : ['street-agent.ts', '--net-height', '224', '--infer-fps', '2'];
-    agent = spawn(net.exec(net.serverNs)[0], [...net.exec(net.serverNs).slice(1), process.execPath,
-      '--import', join(support, 'ts-register.mjs'), join(support, harness[0]), ...harness.slice(1),
-      '--media', media, '--host', net.serverIp, '--port', '8080', '--token', TOKEN],
+    if (AGENT === 'real') return startCli();
+    const inNs = net.exec(net.serverNs);
+    agent = spawn(inNs[0]!, [...inNs.slice(1), process.execPath, '--import', join(support, 'ts-register.mjs'), join(support, 'street-agent.ts'),
+      '--net-height', '224', '--infer-fps', '2', '--media', media, '--host', net.serverIp, '--port', '8080', '--token', TOKEN],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
     const child = agent;
     const lines = createInterface({ input: child.stdout! });
@@ -90,7 +110,56 @@ describe.skipIf(Boolean(skipReason))('viewer page in headless Chromium (netns + 
     });
   }
 
+  /** `pafcast run` on street.avi in the server namespace, and mosquitto_sub on its embedded broker there. */
+  async function startCli(): Promise<void> {
+    const inNs = net.exec(net.serverNs);
+    agent = spawn(inNs[0]!, [...inNs.slice(1), process.execPath, cli, 'run', '--source', media, '--loop', '--height', '160',
+      '--broker-port', String(BROKER_PORT), '--prefix', 'e2e', '--device-id', 'cam', '--log-level', 'info',
+      '--set', `http.host=${net.serverIp}`, '--set', 'http.port=8080', '--set', `http.token=${TOKEN}`,
+      '--set', 'preview.enabled=true', '--set', 'mqtt.stats_interval_s=1', '--set', 'telemetry.scale.enabled=false'],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = agent;
+    const log: string[] = [];
+    await new Promise<void>((ok, fail) => {
+      const timer = setTimeout(() => fail(new Error(`pafcast run did not start listening in 90 s:\n${log.join('\n')}`)), 90_000);
+      child.once('exit', (code, signal) => fail(new Error(`pafcast run exited early with ${code ?? signal}:\n${log.join('\n')}`)));
+      createInterface({ input: child.stdout! }).on('line', (l) => {
+        log.push(l);
+        let line: { msg?: string; port?: number };
+        try {
+          line = JSON.parse(l) as typeof line;
+        } catch {
+          return; // not a log line
+        }
+        if (line.msg === 'http server listening') {
+          port = line.port!;
+          clearTimeout(timer);
+          ok();
+        }
+      });
+    });
+    // The broker is up before the HTTP module starts: subscribe now (-v: "topic payload" per line).
+    topics = spawn(inNs[0]!, [...inNs.slice(1), mosquittoSub!, '-h', '127.0.0.1', '-p', String(BROKER_PORT), '-t', 'e2e/cam/poses', '-t', 'e2e/cam/stats', '-v'],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+    createInterface({ input: topics.stdout! }).on('line', (l) => {
+      const space = l.indexOf(' ');
+      const topic = l.slice(0, space);
+      let payload: PosesPayload & StatsPayload;
+      try {
+        payload = JSON.parse(l.slice(space + 1)) as typeof payload;
+      } catch {
+        return;
+      }
+      if (topic.endsWith('/poses') && payload.people.length > 0) {
+        lastPeople = { width: payload.source.width, height: payload.source.height, people: payload.people.map((p) => ({ id: p.id, box: box(p.pose_keypoints_2d) })) };
+      }
+      if (topic.endsWith('/stats')) agentDrawn = (payload.preview as { frames_drawn: number } | undefined)?.frames_drawn ?? agentDrawn;
+    });
+  }
+
   async function stopAgent(): Promise<void> {
+    topics?.kill('SIGKILL');
+    topics = undefined;
     if (!agent || agent.exitCode !== null || agent.signalCode !== null) return;
     const exited = new Promise((r) => agent.once('exit', r));
     agent.kill('SIGTERM');
@@ -100,6 +169,7 @@ describe.skipIf(Boolean(skipReason))('viewer page in headless Chromium (netns + 
   }
 
   beforeAll(async () => {
+    if (AGENT === 'real') ensureBuilt();
     net = createVethPair();
     tmp = mkdtempSync(join(tmpdir(), 'pafcast-e2e-'));
     await startAgent();

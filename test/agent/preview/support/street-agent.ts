@@ -1,4 +1,4 @@
-// Test harness standing in for the agent until `pafcast run` exists: decodes a video with a child ffmpeg
+// Test harness standing in for the agent on machines too busy for inference beside a browser: decodes a video with a child ffmpeg
 // (rgb24), plays it in a loop at --fps, runs PoseRuntime on the newest frame whenever it is free, and offers
 // every frame with the latest poses to a PreviewService on an HttpServer.
 // Run: node --import ./ts-register.mjs street-agent.ts --media <file> [--host H] [--port P] [--token T]
