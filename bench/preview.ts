@@ -27,7 +27,7 @@ import type { MqttClient } from 'mqtt';
 import type { StatsPayload } from '../src/agent/mqtt/topics.js';
 import { WhepClient } from '../src/agent/preview/whep-client.js';
 import { packageRoot } from '../src/runtime/package-root.js';
-import { connectWithRetry, freePort, procTimes, sampleTree, ticksPerSecond } from './proc.js';
+import { connectWithRetry, freePort, sampleTree, ticksPerSecond } from './proc.js';
 import { fmt, median, type Row } from './table.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -65,8 +65,8 @@ function sharedDir(): string {
  * reaped ones, so a capture process restarted by --loop is still counted) less the agent itself.
  */
 function ticks(pid: number): { agent: number; children: number } {
-  const own = procTimes(pid)?.own ?? NaN;
-  return { agent: own, children: (sampleTree(pid)?.ticks ?? NaN) - own };
+  const s = sampleTree(pid);
+  return s ? { agent: s.own, children: s.ticks - s.own } : { agent: NaN, children: NaN };
 }
 
 async function measure(agent: AgentProbe, seconds: number): Promise<Window> {

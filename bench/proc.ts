@@ -62,6 +62,8 @@ export interface ProcSample {
   atMs: number;
   /** CPU ticks of the agent, its live descendants and its reaped children. */
   ticks: number;
+  /** CPU ticks of the agent's own process alone. */
+  own: number;
 }
 
 export function sampleTree(pid: number): ProcSample | null {
@@ -73,7 +75,7 @@ export function sampleTree(pid: number): ProcSample | null {
     const t = procTimes(k);
     if (t) ticks += t.own + t.reaped;
   }
-  return { atMs: performance.now(), ticks };
+  return { atMs: performance.now(), ticks, own: self.own };
 }
 
 export async function freePort(): Promise<number> {

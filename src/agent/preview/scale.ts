@@ -18,6 +18,22 @@ export interface Placement {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/**
+ * One 2×2 block of preview pixels into the I420 planes, converted like rgbToI420: pixels a, b (row y) and c, d
+ * (row y + 1) as channels 0, 1, 2 = R, G, B; Y at yi, yi + 1, yi + w, yi + w + 1; U and V of their mean at ui, vi.
+ */
+function putBlock(out: Uint8Array, yi: number, w: number, ui: number, vi: number,
+  a0: number, a1: number, a2: number, b0: number, b1: number, b2: number,
+  c0: number, c1: number, c2: number, d0: number, d1: number, d2: number): void {
+  out[yi] = ((66 * a0 + 129 * a1 + 25 * a2 + 128) >> 8) + 16;
+  out[yi + 1] = ((66 * b0 + 129 * b1 + 25 * b2 + 128) >> 8) + 16;
+  out[yi + w] = ((66 * c0 + 129 * c1 + 25 * c2 + 128) >> 8) + 16;
+  out[yi + w + 1] = ((66 * d0 + 129 * d1 + 25 * d2 + 128) >> 8) + 16;
+  const r = a0 + b0 + c0 + d0, g = a1 + b1 + c1 + d1, b = a2 + b2 + c2 + d2;
+  out[ui] = ((-38 * r - 74 * g + 112 * b + 512) >> 10) + 128;
+  out[vi] = ((112 * r - 94 * g - 18 * b + 512) >> 10) + 128;
+}
+
 /** Per preview column: byte offsets (×3) of the two source columns averaged; same for rows (in pixels). */
 interface Maps {
   key: string;
@@ -167,9 +183,8 @@ export class I420Scaler {
       // Source rows for preview rows y (a, b) and y + 1 (c, d).
       const ra = row0[y] * stride, rb = row1[y] * stride, rc = row0[y + 1] * stride, rd = row1[y + 1] * stride;
       let y0 = (p.offsetY + y) * w + p.offsetX;
-      let y1 = y0 + w;
       let c = ((p.offsetY + y) >> 1) * cw + (p.offsetX >> 1);
-      for (let x = 0; x < p.contentWidth; x += 2, y0 += 2, y1 += 2, c++) {
+      for (let x = 0; x < p.contentWidth; x += 2, y0 += 2, c++) {
         const p0 = col0[x], p1 = col1[x], q0 = col0[x + 1], q1 = col1[x + 1];
         // Four preview pixels (row y: left, right; row y + 1: left, right), each a rounded 2×2 source mean.
         let i = ra + p0, j = ra + p1, k = rb + p0, l = rb + p1;
@@ -188,13 +203,7 @@ export class I420Scaler {
         const r11 = (src[i + R] + src[j + R] + src[k + R] + src[l + R] + 2) >> 2;
         const g11 = (src[i + 1] + src[j + 1] + src[k + 1] + src[l + 1] + 2) >> 2;
         const b11 = (src[i + B] + src[j + B] + src[k + B] + src[l + B] + 2) >> 2;
-        out[y0] = ((66 * r00 + 129 * g00 + 25 * b00 + 128) >> 8) + 16;
-        out[y0 + 1] = ((66 * r01 + 129 * g01 + 25 * b01 + 128) >> 8) + 16;
-        out[y1] = ((66 * r10 + 129 * g10 + 25 * b10 + 128) >> 8) + 16;
-        out[y1 + 1] = ((66 * r11 + 129 * g11 + 25 * b11 + 128) >> 8) + 16;
-        const r = r00 + r01 + r10 + r11, g = g00 + g01 + g10 + g11, b = b00 + b01 + b10 + b11;
-        out[uBase + c] = ((-38 * r - 74 * g + 112 * b + 512) >> 10) + 128;
-        out[vBase + c] = ((112 * r - 94 * g - 18 * b + 512) >> 10) + 128;
+        putBlock(out, y0, w, uBase + c, vBase + c, r00, g00, b00, r01, g01, b01, r10, g10, b10, r11, g11, b11);
       }
     }
     return p;
@@ -225,13 +234,7 @@ export class I420Scaler {
         const r10 = src[i + R], g10 = src[i + 1], b10 = src[i + B];
         i = rc + q0;
         const r11 = src[i + R], g11 = src[i + 1], b11 = src[i + B];
-        out[y0] = ((66 * r00 + 129 * g00 + 25 * b00 + 128) >> 8) + 16;
-        out[y0 + 1] = ((66 * r01 + 129 * g01 + 25 * b01 + 128) >> 8) + 16;
-        out[y0 + w] = ((66 * r10 + 129 * g10 + 25 * b10 + 128) >> 8) + 16;
-        out[y0 + w + 1] = ((66 * r11 + 129 * g11 + 25 * b11 + 128) >> 8) + 16;
-        const r = r00 + r01 + r10 + r11, g = g00 + g01 + g10 + g11, b = b00 + b01 + b10 + b11;
-        out[uBase + c] = ((-38 * r - 74 * g + 112 * b + 512) >> 10) + 128;
-        out[vBase + c] = ((112 * r - 94 * g - 18 * b + 512) >> 10) + 128;
+        putBlock(out, y0, w, uBase + c, vBase + c, r00, g00, b00, r01, g01, b01, r10, g10, b10, r11, g11, b11);
       }
     }
   }
@@ -280,6 +283,7 @@ export class I420Scaler {
           s = c0; c0 = c2; c2 = s;
           s = d0; d0 = d2; d2 = s;
         }
+        // Written out rather than putBlock(): a call here costs the SWAR loop ~30 % (1.2–1.5 → 1.9 ms at 720p).
         out[y0] = ((66 * a0 + 129 * a1 + 25 * a2 + 128) >> 8) + 16;
         out[y0 + 1] = ((66 * b0 + 129 * b1 + 25 * b2 + 128) >> 8) + 16;
         out[y0 + w] = ((66 * c0 + 129 * c1 + 25 * c2 + 128) >> 8) + 16;

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PosesPayload, StatsPayload } from '../../../src/agent/mqtt/topics.js';
 import { limbColours } from '../../../src/agent/preview/annotate.js';
 import { layoutOf, loadManifest } from '../../../src/runtime/manifest.js';
+import { keypointBox } from '../../../src/runtime/tracking/similarity.js';
 import { ensureBuilt } from '../helpers/agent-process.js';
 import { createVethPair, netnsUnavailable, type VethPair } from './support/netns.js';
 
@@ -45,15 +46,11 @@ if (skipReason) console.warn(`[preview browser test] skipped: ${skipReason}`);
 
 const colours = limbColours(layoutOf(loadManifest('lightweight-openpose-coco18')).numLimbs);
 
-/** Bounding box of a person's found keypoints ([x, y, c] triples), in the pixels the keypoints are in. */
+/** Rounded [x0, y0, x1, y1] of a person's found keypoints ([x, y, c] triples), in the keypoints' pixels. */
 function box(kp: ArrayLike<number>): [number, number, number, number] {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (let i = 0; i < kp.length; i += 3) {
-    if (!(kp[i + 2]! > 0)) continue;
-    x0 = Math.min(x0, kp[i]!); y0 = Math.min(y0, kp[i + 1]!);
-    x1 = Math.max(x1, kp[i]!); y1 = Math.max(y1, kp[i + 1]!);
-  }
-  return [Math.round(x0), Math.round(y0), Math.round(x1), Math.round(y1)];
+  const out = new Float32Array(4);
+  keypointBox(Float32Array.from(kp), out);
+  return [Math.round(out[0]!), Math.round(out[1]!), Math.round(out[2]!), Math.round(out[3]!)];
 }
 
 interface PeopleEvent {

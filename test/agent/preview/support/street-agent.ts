@@ -10,6 +10,7 @@ import { HttpServer } from '../../../../src/agent/http/server.js';
 import { previewConfig } from '../../../../src/agent/preview/config-schema.js';
 import { PreviewService } from '../../../../src/agent/preview/service.js';
 import { PoseRuntime } from '../../../../src/runtime/pose-runtime.js';
+import { keypointBox } from '../../../../src/runtime/tracking/similarity.js';
 import type { RawFrame } from '../../../../src/runtime/types.js';
 
 const { values: opt } = parseArgs({
@@ -66,13 +67,9 @@ async function inferLatest(): Promise<void> {
 }
 
 function box(kp: Float32Array): number[] {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (let i = 0; i < kp.length; i += 3) {
-    if (!(kp[i + 2] > 0)) continue;
-    x0 = Math.min(x0, kp[i]); y0 = Math.min(y0, kp[i + 1]);
-    x1 = Math.max(x1, kp[i]); y1 = Math.max(y1, kp[i + 1]);
-  }
-  return [x0, y0, x1, y1].map(Math.round);
+  const out = new Float32Array(4);
+  keypointBox(kp, out);
+  return [...out].map(Math.round);
 }
 
 // The clip is decoded once into memory and then played in a loop at --fps: a shared 2-core test machine
