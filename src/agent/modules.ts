@@ -11,7 +11,7 @@ import { TelemetryModule } from './telemetry-module.js';
 export function agentModules(s: AgentServices, remote: RemoteModuleOptions): { modules: AgentModule[]; notify: NotifyModule | undefined } {
   const { config, log } = s;
   const modules: AgentModule[] = [];
-  const http = config.http.enabled ? new HttpModule(config.http, log.child({ module: 'http' })) : undefined;
+  const http = config.http.enabled ? new HttpModule(config.http, log.child({ module: 'http' }), () => s.health.report()) : undefined;
   if (http) modules.push(http);
   if (http && config.preview.enabled) modules.push(new PreviewModule(s, http.server));
   else if (config.preview.enabled) log.warn('preview is enabled but http.enabled is false: the live view needs the HTTP server');

@@ -3,10 +3,17 @@
 
 import type { Person } from '../runtime/types.js';
 
-/** Rounds for JSON output: sub-pixel precision is meaningful to 3 decimals at most. */
+/**
+ * Keypoints for JSON output, x, y, confidence per part, rounded to 3 decimals (sub-pixel precision
+ * means nothing beyond). Confidences are clamped to 0..1 as OpenPose documents them: a heatmap peak
+ * of this network can exceed 1 (up to 1.143 measured on the shared images).
+ */
 export function keypointList(kp: Float32Array): number[] {
   const out = new Array<number>(kp.length);
-  for (let i = 0; i < kp.length; i++) out[i] = Math.round(kp[i]! * 1000) / 1000;
+  for (let i = 0; i < kp.length; i++) {
+    const v = i % 3 === 2 ? Math.min(1, Math.max(0, kp[i]!)) : kp[i]!;
+    out[i] = Math.round(v * 1000) / 1000;
+  }
   return out;
 }
 

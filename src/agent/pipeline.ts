@@ -5,10 +5,14 @@
 // PipelineEvents; the pipeline itself only publishes `poses` and `people`.
 
 import type { Logger } from 'pino';
-import type { ModelManifest, ParserParams } from '../runtime/manifest.js';
-import type { Person, PoseResult, RawFrame } from '../runtime/types.js';
+import type { NetSize } from '../runtime/backend.js';
+import type { ParserParams } from '../runtime/manifest.js';
+import type { Person, RawFrame } from '../runtime/types.js';
 import type { TrackedPerson } from '../runtime/tracking/pose-tracker.js';
 import type { PosePerson, PosesPayload, TopicName, TopicPayloads } from './mqtt/topics.js';
+import { PipelineSession, sameFormat, type FrameFormat, type NetHeightControl, type SessionOpener } from './session.js';
+
+export type { PoseEstimator } from './session.js';
 
 /** A frame as the capture source hands it over (valid until the next `next()` call). */
 export interface PipelineFrame extends RawFrame {
@@ -16,6 +20,10 @@ export interface PipelineFrame extends RawFrame {
   seq: number;
   /** Capture time, ms since the Unix epoch. */
   ts: number;
+  /** Source frame index (files: the frame's number in the file; live sources: the capture sequence). */
+  index?: number;
+  /** Source time, ms (files: index × frame interval; live sources: the capture time). */
+  mediaMs?: number;
   /** Size of the original source; the frame itself may be scaled down by capture. */
   sourceWidth: number;
   sourceHeight: number;
@@ -26,15 +34,8 @@ export interface FrameSource {
   next(): Promise<PipelineFrame | null>;
 }
 
-/** The part of PoseRuntime the pipeline uses. */
-export interface PoseEstimator {
-  readonly manifest: ModelManifest;
-  estimate(frame: RawFrame, height: number): Promise<PoseResult>;
-  setParserParams(p: Partial<ParserParams>): void;
-}
-
 export interface PoseTracking {
-  update(people: Person[], tsMs: number): TrackedPerson[];
+  update(people: Person[], tsMs: number): readonly TrackedPerson[];
 }
 
 export interface PosePublisher {
@@ -62,10 +63,14 @@ export interface PipelineEvents {
   onFrame?(frame: PipelineFrame, tracked: readonly TrackedPerson[], meta: FrameMeta): void;
   /** A frame failed (inference error, bad frame); the loop carries on with the next one. */
   onError?(error: Error): void;
+  /** A session was opened for a new frame format (the first frame, or the source changed size). */
+  onSession?(session: NetHeightControl): void;
+  /** The net size changed (session start, scale controller, live config), with the reason. */
+  onNetSize?(net: NetSize, reason: string): void;
 }
 
 export interface PipelineOptions {
-  /** Net input height; 0 = the model's default. */
+  /** Net input height the first session starts at; 0 = the model's default. */
   height: number;
   skipEmptyFrames: boolean;
   /** Decimals of published keypoint coordinates. */
@@ -98,38 +103,61 @@ export function toSourcePixels(people: readonly Person[], sx: number, sy: number
   });
 }
 
-/** The `people[]` of a poses message: flat [x, y, c, ...] with coordinates rounded to `decimals` and confidences to 3. */
+/** The `people[]` of a poses message: flat [x, y, c, ...] with coordinates rounded to `decimals` and confidences (clamped to 1) to 3. */
 export function posePeople(tracked: readonly TrackedPerson[], decimals: number): PosePerson[] {
   return tracked.map((t) => {
     const flat = new Array<number>(t.keypoints.length);
     for (let i = 0; i < flat.length; i += 3) {
       flat[i] = round(t.keypoints[i], decimals);
       flat[i + 1] = round(t.keypoints[i + 1], decimals);
-      flat[i + 2] = round(t.keypoints[i + 2], 3);
+      // Confidences in 0..1 as OpenPose documents them (a heatmap peak can exceed 1).
+      flat[i + 2] = round(Math.min(1, t.keypoints[i + 2]), 3);
     }
     return { id: t.id, score: round(t.score, 3), pose_keypoints_2d: flat };
   });
 }
 
+export interface PipelineParts {
+  source: FrameSource;
+  /** Prepares an estimator once the first frame (and so the real frame format) is known. */
+  openSession: SessionOpener;
+  tracker: PoseTracking;
+  publisher: PosePublisher;
+  options: PipelineOptions;
+  log: Logger;
+}
+
+/** A session that cannot be opened (model, engine, backend) is retried with this backoff. */
+const SESSION_RETRY_MIN_MS = 1_000;
+const SESSION_RETRY_MAX_MS = 30_000;
+
 export class PosePipeline {
   private readonly listeners = new Set<PipelineEvents>();
+  private readonly source: FrameSource;
+  private readonly openSession: SessionOpener;
+  private readonly tracker: PoseTracking;
+  private readonly publisher: PosePublisher;
+  private readonly log: Logger;
   private options: PipelineOptions;
+  private session: PipelineSession | undefined;
+  private parserParams: Partial<ParserParams> = {};
   private running: Promise<PipelineEnd> | undefined;
   private stopping = false;
   private lastCount = -1;
   private framesTotal = 0;
   private errorsTotal = 0;
-  private lastNet: { width: number; height: number } | null = null;
+  private skippedTotal = 0;
+  private sessionFailures = 0;
+  private sessionRetryAt = 0;
+  private lastSessionError = '';
 
-  constructor(
-    private readonly source: FrameSource,
-    private readonly estimator: PoseEstimator,
-    private readonly tracker: PoseTracking,
-    private readonly publisher: PosePublisher,
-    options: PipelineOptions,
-    private readonly log: Logger,
-  ) {
-    this.options = { ...options };
+  constructor(parts: PipelineParts) {
+    this.source = parts.source;
+    this.openSession = parts.openSession;
+    this.tracker = parts.tracker;
+    this.publisher = parts.publisher;
+    this.log = parts.log;
+    this.options = { ...parts.options };
   }
 
   /** Adds a listener; returns the function that removes it. */
@@ -138,18 +166,27 @@ export class PosePipeline {
     return () => this.listeners.delete(events);
   }
 
-  /** Net height for the next frame (adaptive scale, remote config); 0 = the model default. */
-  setHeight(height: number): void {
+  /** The session in use, once the first frame has opened one. */
+  get current(): NetHeightControl | undefined {
+    return this.session;
+  }
+
+  /**
+   * Net height from the next frame on (live config). Returns false when the running session has not
+   * prepared that height: the caller then restarts the pipeline, which prepares it.
+   */
+  setHeight(height: number): boolean {
+    const session = this.session;
+    if (session && !session.has(height)) return false;
     this.options.height = height;
+    session?.setHeight(height, 'config');
+    return true;
   }
 
-  get height(): number {
-    return this.options.height || this.estimator.manifest.input_size.default_height;
-  }
-
-  /** Parser thresholds, applied from the next frame on. */
+  /** Parser thresholds, applied from the next frame on (and to every later session). */
   setParserParams(p: Partial<ParserParams>): void {
-    this.estimator.setParserParams(p);
+    this.session?.estimator.setParserParams(p);
+    this.parserParams = { ...this.parserParams, ...p };
   }
 
   /** Live-changeable publishing options. */
@@ -157,8 +194,8 @@ export class PosePipeline {
     this.options = { ...this.options, ...patch };
   }
 
-  stats(): { frames: number; errors: number; net: { width: number; height: number } | null } {
-    return { frames: this.framesTotal, errors: this.errorsTotal, net: this.lastNet };
+  stats(): { frames: number; errors: number; skipped: number; net: NetSize | null } {
+    return { frames: this.framesTotal, errors: this.errorsTotal, skipped: this.skippedTotal, net: this.session?.net ?? null };
   }
 
   /** Starts the loop; the promise it returns settles when the source ends or stop() is called. */
@@ -167,7 +204,7 @@ export class PosePipeline {
     return this.running;
   }
 
-  /** Stops after the frame in flight; the caller stops the source so that a pending next() returns. */
+  /** Stops after the frame in flight and releases the session; the caller stops the source so that a pending next() returns. */
   async stop(): Promise<void> {
     this.stopping = true;
     await this.running;
@@ -192,26 +229,32 @@ export class PosePipeline {
   }
 
   private async loop(): Promise<PipelineEnd> {
-    while (!this.stopping) {
-      const t0 = performance.now();
-      let frame: PipelineFrame | null;
-      try {
-        frame = await this.source.next();
-      } catch (e) {
-        this.fail(e, 'capture');
-        await new Promise((r) => setTimeout(r, ERROR_PAUSE_MS));
-        continue;
+    try {
+      while (!this.stopping) {
+        const t0 = performance.now();
+        let frame: PipelineFrame | null;
+        try {
+          frame = await this.source.next();
+        } catch (e) {
+          this.fail(e, 'capture');
+          await new Promise((r) => setTimeout(r, ERROR_PAUSE_MS));
+          continue;
+        }
+        if (frame === null) return this.stopping ? 'stopped' : 'ended';
+        if (this.stopping) break;
+        this.emit('onStage', 'capture', performance.now() - t0);
+        try {
+          await this.process(frame);
+        } catch (e) {
+          this.fail(e, 'frame');
+        }
       }
-      if (frame === null) return this.stopping ? 'stopped' : 'ended';
-      if (this.stopping) break;
-      this.emit('onStage', 'capture', performance.now() - t0);
-      try {
-        await this.process(frame);
-      } catch (e) {
-        this.fail(e, 'frame');
-      }
+      return 'stopped';
+    } finally {
+      const session = this.session;
+      this.session = undefined;
+      await session?.dispose().catch((e: Error) => this.log.warn({ err: e.message }, 'releasing the pose runtime failed'));
     }
-    return 'stopped';
   }
 
   private fail(e: unknown, where: string): void {
@@ -223,17 +266,60 @@ export class PosePipeline {
     this.emit('onError', error);
   }
 
+  /** The session for this frame's format: the current one, or a new one opened for it (null while retrying). */
+  private async sessionFor(frame: PipelineFrame): Promise<PipelineSession | null> {
+    const format: FrameFormat = { width: frame.width, height: frame.height, sourceWidth: frame.sourceWidth, sourceHeight: frame.sourceHeight };
+    const old = this.session;
+    if (old && sameFormat(old.format, format)) return old;
+    if (performance.now() < this.sessionRetryAt) return null;
+    const startHeight = old?.height ?? this.options.height;
+    let prepared;
+    try {
+      prepared = await this.openSession(format);
+    } catch (e) {
+      this.sessionFailures++;
+      const delay = Math.min(SESSION_RETRY_MAX_MS, SESSION_RETRY_MIN_MS * 2 ** (this.sessionFailures - 1));
+      this.sessionRetryAt = performance.now() + delay;
+      const msg = (e as Error).message;
+      // Once per distinct reason, not once per retry.
+      if (msg !== this.lastSessionError) this.log.error({ err: msg, retry_in_ms: delay, format }, 'cannot prepare the pose runtime for this source; retrying');
+      this.lastSessionError = msg;
+      this.emit('onError', e as Error);
+      return null;
+    }
+    if (this.stopping) {
+      await prepared.estimator.dispose?.();
+      return null;
+    }
+    const height = startHeight || prepared.estimator.manifest.input_size.default_height;
+    const session = new PipelineSession(format, prepared.estimator, prepared.heights, height, (net, reason) => this.emit('onNetSize', net, reason));
+    if (Object.keys(this.parserParams).length) session.estimator.setParserParams(this.parserParams);
+    this.session = session;
+    if (this.sessionFailures > 0) this.log.info({ format }, 'pose runtime ready after earlier failures');
+    this.sessionFailures = 0;
+    this.lastSessionError = '';
+    if (old) {
+      this.log.info({ from: old.format, to: format }, 'source format changed; pose runtime prepared for the new size');
+      await old.dispose().catch((e: Error) => this.log.warn({ err: e.message }, 'releasing the previous pose runtime failed'));
+    }
+    this.emit('onSession', session);
+    return session;
+  }
+
   private async process(frame: PipelineFrame): Promise<void> {
-    const result = await this.estimator.estimate(frame, this.height);
+    const session = await this.sessionFor(frame);
+    if (!session) {
+      this.skippedTotal++;
+      return;
+    }
+    const result = await session.estimator.estimate(frame, session.height);
     this.emit('onStage', 'preprocess', result.timing_ms.preprocess_ms);
     this.emit('onStage', 'inference', result.timing_ms.inference_ms);
     this.emit('onStage', 'parse', result.timing_ms.parse_ms);
-    this.lastNet = result.net;
 
     const t1 = performance.now();
-    const sx = frame.sourceWidth / frame.width;
-    const sy = frame.sourceHeight / frame.height;
-    const tracked = this.tracker.update(toSourcePixels(result.people, sx, sy), frame.ts);
+    const { x: sx, y: sy } = session.frameToSource;
+    const tracked = this.tracker.update(toSourcePixels(result.people, sx, sy), frame.mediaMs ?? frame.ts);
     const t2 = performance.now();
     this.emit('onStage', 'track', t2 - t1);
 
@@ -241,7 +327,7 @@ export class PosePipeline {
     const latency = Math.max(0, Date.now() - frame.ts);
     if (tracked.length > 0 || !this.options.skipEmptyFrames) {
       const message: PosesPayload = {
-        frame: frame.seq,
+        frame: frame.index ?? frame.seq,
         ts: frame.ts,
         source,
         model: this.options.model,
@@ -253,7 +339,7 @@ export class PosePipeline {
     }
     if (tracked.length !== this.lastCount) {
       this.lastCount = tracked.length;
-      this.publisher.publish('people', { count: tracked.length, frame: frame.seq, ts: frame.ts });
+      this.publisher.publish('people', { count: tracked.length, frame: frame.index ?? frame.seq, ts: frame.ts });
     }
     this.emit('onStage', 'publish', performance.now() - t2);
     this.framesTotal++;

@@ -27,6 +27,12 @@ export interface PoseRuntimeOptions {
   backend?: InferenceBackend;
   /** Parser thresholds overriding the manifest's defaults. */
   parser?: Partial<ParserParams>;
+  /**
+   * Refuse frames whose net size was not prepared (`heights` at `sourceSize`) instead of preparing it
+   * mid-run. The agent sets it: TensorRT cannot run an unprepared size, and onnxruntime would allocate
+   * in the frame loop. The CLI leaves it off (every image has its own size).
+   */
+  strictSizes?: boolean;
   log?: RuntimeLog;
 }
 
@@ -48,6 +54,9 @@ export class PoseRuntime {
   /** Last placement, reused while the source size and height stay the same. */
   private placement: Placement | undefined;
   private placementKey = '';
+  /** Net sizes prepared at create() ("WxH"), checked when strictSizes is on. */
+  private prepared: ReadonlySet<string> = new Set();
+  private strict = false;
 
   private constructor(
     readonly manifest: ModelManifest,
@@ -81,6 +90,8 @@ export class PoseRuntime {
     if (backend) await backend.load(manifest, modelPath, sizes);
     else ({ backend, reason } = await selectBackend({ inference, manifest, modelPath, sizes, log }));
     const runtime = new PoseRuntime(manifest, backend, reason);
+    runtime.prepared = new Set(sizes.map((z) => `${z.width}x${z.height}`));
+    runtime.strict = opts.strictSizes ?? false;
     const parser = { ...inference.parser, ...opts.parser };
     if (Object.keys(parser).length) runtime.setParserParams(parser);
     return runtime;
@@ -107,7 +118,12 @@ export class PoseRuntime {
     const key = `${w}x${h}@${height}`;
     if (key !== this.placementKey) {
       checkHeight(this.manifest, height);
-      this.placement = placeSource(w, h, height, this.manifest.stride);
+      const placement = placeSource(w, h, height, this.manifest.stride);
+      if (this.strict && !this.prepared.has(`${placement.width}x${placement.height}`))
+        throw new RangeError(
+          `net size ${placement.width}x${placement.height} (a ${w}x${h} frame at height ${height}) was not prepared; prepared: ${[...this.prepared].join(', ')}`,
+        );
+      this.placement = placement;
       this.placementKey = key;
     }
     return this.placement!;

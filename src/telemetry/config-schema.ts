@@ -44,7 +44,7 @@ const ScaleConfigSchema = Type.Object(
       description:
         'Net input heights the controller may use, largest first; each a multiple of the model stride inside the model\'s input_size range ' +
         '(every step is prepared at start so a change never rebuilds a TensorRT engine).',
-      requiresRestart: true,
+      
     }),
     target_fps: Type.Number({ exclusiveMinimum: 0, maximum: 240, default: 15, description: 'Frame rate the controller tries to keep.' }),
     pinned_height: Type.Integer({
@@ -52,10 +52,10 @@ const ScaleConfigSchema = Type.Object(
       maximum: 2048,
       default: 0,
       description: 'Run at this height only (must be a ladder step or at least stride-aligned inside the model range); 0 = adaptive.',
-      requiresRestart: true,
+      
     }),
-    min_height: Type.Integer({ minimum: 0, maximum: 2048, default: 0, description: 'Never go below this height; 0 = no bound beyond the ladder.', requiresRestart: true }),
-    max_height: Type.Integer({ minimum: 0, maximum: 2048, default: 0, description: 'Never go above this height; 0 = no bound beyond the ladder.', requiresRestart: true }),
+    min_height: Type.Integer({ minimum: 0, maximum: 2048, default: 0, description: 'Never go below this height; 0 = no bound beyond the ladder.' }),
+    max_height: Type.Integer({ minimum: 0, maximum: 2048, default: 0, description: 'Never go above this height; 0 = no bound beyond the ladder.' }),
     down_dwell_ms: Type.Integer({
       minimum: 0,
       maximum: 600_000,
@@ -102,12 +102,12 @@ export const TelemetryConfigSchema = Type.Object(
     root: Type.String({
       default: '/',
       description: 'Filesystem root under which sys/ and proc/ are read (tests point it at recorded board trees).',
-      requiresRestart: true,
+      
     }),
     tegrastats: Type.Union([Type.Literal('auto'), Type.Literal('off')], {
       default: 'auto',
       description: 'auto: run `tegrastats` as a fallback when sysfs has no GPU load file (and for power rails); off: never.',
-      requiresRestart: true,
+      
     }),
     nvpmodel_refresh_ms: Type.Integer({
       minimum: 1_000,

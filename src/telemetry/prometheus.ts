@@ -8,17 +8,26 @@ import type { SensorSample } from './sampler.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
+type Labels = Record<string, string>;
+export interface Sample {
+  suffix?: string;
+  labels?: Labels;
+  value: number;
+}
+
+/** A metric family contributed by a module (MQTT connection, broker, live view). */
+export interface MetricFamily {
+  name: string;
+  type: 'gauge' | 'counter';
+  help: string;
+  samples: Sample[];
+}
+
 export interface TelemetrySnapshot {
   meters?: MetersSnapshot | null;
   sensors?: SensorSample | null;
   device?: DeviceInfo | null;
-}
-
-type Labels = Record<string, string>;
-interface Sample {
-  suffix?: string;
-  labels?: Labels;
-  value: number;
+  extra?: readonly MetricFamily[];
 }
 
 export function escapeLabelValue(v: string): string {
@@ -150,5 +159,6 @@ export function renderPrometheus(snapshot: TelemetrySnapshot): string {
   if (snapshot.meters) renderMeters(out, snapshot.meters);
   if (snapshot.sensors) renderSensors(out, snapshot.sensors);
   if (snapshot.device) renderDevice(out, snapshot.device);
+  for (const f of snapshot.extra ?? []) out.family(f.name, f.type, f.help, f.samples);
   return out.text();
 }

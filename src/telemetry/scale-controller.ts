@@ -153,6 +153,22 @@ export class ScaleController {
     return this.ladder;
   }
 
+  /**
+   * Adopts a height chosen elsewhere (a live `inference.height` change) as the current step, so the
+   * controller continues from where the pipeline is instead of from its own stale copy. Dwell timers
+   * restart; no probe is counted as failed. Returns false for a height that is not a ladder step.
+   */
+  follow(height: number, nowMs: number): boolean {
+    const index = this.ladder.indexOf(height);
+    if (index < 0) return false;
+    if (index === this.index) return true;
+    this.index = index;
+    this.enteredAtMs = nowMs;
+    this.enteredFromBelow = false;
+    this.downSinceMs = this.upSinceMs = null;
+    return true;
+  }
+
   update(input: ScaleInput): ScaleDecision {
     const { nowMs, fps, tempC } = input;
     const from = this.height;

@@ -2,7 +2,6 @@
 // `tick()` on its stats timer and resize when told. Kept apart from the controller so that one
 // stays pure and free of where its inputs come from.
 
-import type { NetSize } from '../runtime/backend.js';
 import type { MetersSnapshot, Stage, StageMeters } from './meters.js';
 import type { ScaleController, ScaleDecision } from './scale-controller.js';
 
@@ -19,51 +18,48 @@ export function capacityFps(snapshot: MetersSnapshot): number | null {
   return busyMs > 0 ? 1000 / busyMs : null;
 }
 
+/** The one owner of the current net height (the pipeline session): the loop reads and commands it. */
+export interface HeightTarget {
+  readonly height: number;
+  setHeight(height: number, reason: string): void;
+}
+
 export interface ScaleLoopOptions {
   controller: ScaleController;
   meters: StageMeters;
-  /** Net size per ladder height (ladderNetSizes' output, already loaded into the backend). */
-  sizes: readonly NetSize[];
+  /** Where the height lives; every ladder step must be prepared there. */
+  target: HeightTarget;
   /** Hottest relevant zone now (e.g. `() => sampler.latest()?.hottest?.tempC ?? null`). */
   hottestC: () => number | null;
-  /** Called when the height changes; the pipeline switches to `size` before its next frame. */
-  onChange: (size: NetSize, decision: ScaleDecision) => void;
+  /** Called after the loop changed the height (for logs and an immediate stats message). */
+  onChange?: (decision: ScaleDecision) => void;
   /** Monotonic ms; same clock as the meters. */
   now?: () => number;
 }
 
 export class ScaleLoop {
-  private readonly byHeight: Map<number, NetSize>;
   private last: ScaleDecision | null = null;
 
-  constructor(private readonly o: ScaleLoopOptions) {
-    this.byHeight = new Map(o.sizes.map((s) => [s.height, s]));
-    for (const h of o.controller.steps) if (!this.byHeight.has(h)) throw new Error(`no net size prepared for ladder height ${h}`);
-  }
-
-  /** The size to run now (the controller's current step). */
-  get size(): NetSize {
-    return this.byHeight.get(this.o.controller.height)!;
-  }
+  constructor(private readonly o: ScaleLoopOptions) {}
 
   get lastDecision(): ScaleDecision | null {
     return this.last;
   }
 
-  /** One control step: read FPS and temperature, decide, and on a change record it and tell the pipeline. */
+  /**
+   * One control step: follow a height set elsewhere (live config), read FPS and temperature, decide,
+   * and on a change command the target, which tells the meters.
+   */
   tick(): ScaleDecision {
+    const nowMs = (this.o.now ?? (() => performance.now()))();
+    const { controller, target } = this.o;
+    if (controller.height !== target.height) controller.follow(target.height, nowMs);
     const snap = this.o.meters.snapshot();
-    const decision = this.o.controller.update({
-      nowMs: (this.o.now ?? (() => performance.now()))(),
-      fps: snap.fps,
-      tempC: this.o.hottestC(),
-      capacityFps: capacityFps(snap),
-    });
+    const decision = controller.update({ nowMs, fps: snap.fps, tempC: this.o.hottestC(), capacityFps: capacityFps(snap) });
     this.last = decision;
     if (decision.changed) {
-      const size = this.byHeight.get(decision.height)!;
-      this.o.meters.setNetSize(size, decision.reason);
-      this.o.onChange(size, decision);
+      target.setHeight(decision.height, decision.reason);
+      this.o.onChange?.(decision);
     }
     return decision;
   }

@@ -4,6 +4,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { PosePipeline, toSourcePixels, type FrameSource, type PipelineFrame, type PoseEstimator } from '../../src/agent/pipeline.js';
+import type { FrameFormat, SessionOpener } from '../../src/agent/session.js';
 import type { TopicName, TopicPayloads } from '../../src/agent/mqtt/topics.js';
 import { PoseTracker } from '../../src/runtime/tracking/pose-tracker.js';
 import { loadManifest } from '../../src/runtime/manifest.js';
@@ -45,6 +46,9 @@ class ScriptedEstimator implements PoseEstimator {
     return { people: out, width: frame.width, height: frame.height, net: { width: 456, height }, timing_ms: { preprocess_ms: 1, inference_ms: 2, parse_ms: 3 } };
   }
   setParserParams(): void {}
+  netSize(w: number, h: number, height: number) {
+    return { width: Math.round((height * w) / h / 8) * 8, height };
+  }
 }
 
 class Recorder {
@@ -57,9 +61,25 @@ class Recorder {
   }
 }
 
-function pipeline(source: FrameSource, est: PoseEstimator, rec: Recorder, opts: Partial<{ skipEmptyFrames: boolean; tracking: boolean }> = {}) {
+function pipeline(
+  source: FrameSource,
+  est: PoseEstimator,
+  rec: Recorder,
+  opts: Partial<{ skipEmptyFrames: boolean; tracking: boolean; heights: number[]; formats: FrameFormat[] }> = {},
+) {
   const tracker = new PoseTracker({ enabled: opts.tracking ?? true }, K, sigmasFor(manifest));
-  return new PosePipeline(source, est, tracker, rec, { height: 0, skipEmptyFrames: opts.skipEmptyFrames ?? false, decimals: 1, model: manifest.name }, log);
+  const openSession: SessionOpener = async (format) => {
+    opts.formats?.push(format);
+    return { estimator: est, heights: opts.heights ?? [manifest.input_size.default_height] };
+  };
+  return new PosePipeline({
+    source,
+    openSession,
+    tracker,
+    publisher: rec,
+    options: { height: 0, skipEmptyFrames: opts.skipEmptyFrames ?? false, decimals: 1, model: manifest.name },
+    log,
+  });
 }
 
 describe('toSourcePixels', () => {
@@ -107,14 +127,18 @@ describe('PosePipeline', () => {
   it('uses a new net height from the next frame and reports stages, progress and frames to listeners', async () => {
     const rec = new Recorder();
     const est = new ScriptedEstimator(() => [person(10, 10)]);
-    const p = pipeline(frames(4), est, rec);
+    const p = pipeline(frames(4), est, rec, { heights: [256, 224] });
     const stages = new Map<string, number>();
     const progress: number[] = [];
     p.on({
       onStage: (s, ms) => stages.set(s, (stages.get(s) ?? 0) + ms),
       onProgress: (seq) => {
         progress.push(seq);
-        if (seq === 1) p.setHeight(224);
+        if (seq === 1) {
+          expect(p.setHeight(224)).toBe(true);
+          // Not prepared: the pipeline says so (the agent then restarts it) and keeps its height.
+          expect(p.setHeight(160)).toBe(false);
+        }
       },
     });
     const seen: Array<{ w: number; people: number; scale: number }> = [];
@@ -155,6 +179,72 @@ describe('PosePipeline', () => {
     release();
     await stopped;
     expect(await end).toBe('stopped');
+    expect(rec.sent).toEqual([]);
+  });
+
+  it('opens a session for the first frame\'s real format, and a new one when the source changes size', async () => {
+    const rec = new Recorder();
+    const disposed: number[] = [];
+    const formats: FrameFormat[] = [];
+    let opened = 0;
+    const sizes = [320, 320, 640, 640];
+    let i = 0;
+    const source: FrameSource = {
+      async next() {
+        if (i >= sizes.length) return null;
+        const w = sizes[i];
+        const h = (w * 3) / 4; // 4:3 frames, not the 16:9 anybody would have guessed before the source was known
+        return { data: new Uint8Array(w * h * 3), width: w, height: h, order: 'bgr', seq: i++, ts: 0, sourceWidth: 640, sourceHeight: 480 };
+      },
+    };
+    const tracker = new PoseTracker({}, K, sigmasFor(manifest));
+    const nets: Array<[number, number, string]> = [];
+    const p = new PosePipeline({
+      source,
+      openSession: async (format) => {
+        formats.push(format);
+        const n = ++opened;
+        const est = new ScriptedEstimator(() => []);
+        return { estimator: Object.assign(est, { dispose: async () => void disposed.push(n) }), heights: [256, 224] };
+      },
+      tracker,
+      publisher: rec,
+      options: { height: 224, skipEmptyFrames: false, decimals: 1, model: manifest.name },
+      log,
+    });
+    p.on({ onNetSize: (net, reason) => nets.push([net.width, net.height, reason]) });
+    expect(await p.start()).toBe('ended');
+    expect(formats).toEqual([
+      { width: 320, height: 240, sourceWidth: 640, sourceHeight: 480 },
+      { width: 640, height: 480, sourceWidth: 640, sourceHeight: 480 },
+    ]);
+    // The second session starts at the height the first one ran; both are released (the last when the loop ends).
+    expect(nets).toEqual([[296, 224, 'start'], [296, 224, 'start']]);
+    expect(disposed).toEqual([1, 2]);
+    expect(rec.of('poses')).toHaveLength(4);
+  });
+
+  it('keeps reading frames while the runtime cannot be prepared, and retries with backoff', async () => {
+    const rec = new Recorder();
+    let attempts = 0;
+    const p = new PosePipeline({
+      source: frames(6),
+      openSession: async () => {
+        attempts++;
+        throw new Error('engine does not load');
+      },
+      tracker: new PoseTracker({}, K, sigmasFor(manifest)),
+      publisher: rec,
+      options: { height: 0, skipEmptyFrames: false, decimals: 1, model: manifest.name },
+      log,
+    });
+    const errors: string[] = [];
+    p.on({ onError: (e) => errors.push(e.message) });
+    expect(await p.start()).toBe('ended');
+    // One attempt, then the frames within the backoff are skipped without another attempt.
+    expect(attempts).toBe(1);
+    expect(errors).toEqual(['engine does not load']);
+    expect(p.stats()).toMatchObject({ frames: 0, skipped: 6 });
     expect(rec.sent).toEqual([]);
   });
 });

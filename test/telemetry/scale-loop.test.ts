@@ -16,16 +16,27 @@ describe('ScaleLoop', () => {
       ladder: LADDER, targetFps: 12, softLimitC: 80, hardLimitC: 90, hysteresisC: 5,
       downDwellMs: 3_000, upDwellMs: 30_000, fpsTolerance: 0.05, upHeadroom: 0.15, maxBackoffMs: 600_000,
     });
-    const sizes = ladderSizes(LADDER, 16 / 9, 8);
+    const sizes = new Map(ladderSizes(LADDER, 16 / 9, 8).map((s) => [s.height, s]));
     const switches: Array<[number, string]> = [];
-    const loop = new ScaleLoop({ controller, meters, sizes, hottestC: () => 55, now, onChange: (s, d) => switches.push([s.height, d.reason]) });
-    meters.setNetSize(loop.size, 'start');
+    // Stands in for the pipeline session: the one owner of the height, which tells the meters.
+    const target = {
+      height: 368,
+      get size(): NetSize {
+        return sizes.get(this.height)!;
+      },
+      setHeight(h: number, reason: string) {
+        this.height = h;
+        meters.setNetSize(this.size, reason);
+      },
+    };
+    meters.setNetSize(target.size, 'start');
+    const loop = new ScaleLoop({ controller, meters, target, hottestC: () => 55, now, onChange: (d) => switches.push([d.height, d.reason]) });
     // Inference takes 8 ms per 10k input pixels (368×656: 193 ms → 5 fps; 256×456: 93 ms → 10.7; 224×400: 72 ms → 14).
     const inferMs = (s: NetSize) => (s.width * s.height) / 10_000 * 8;
     let nextTick = 1_000;
     const fpsSeen: number[] = [];
     while (t < 120_000) {
-      const ms = inferMs(loop.size);
+      const ms = inferMs(target.size);
       meters.record('preprocess', 0);
       meters.record('inference', ms);
       t += ms;
@@ -38,7 +49,7 @@ describe('ScaleLoop', () => {
     }
     expect(switches[0]).toEqual([224, 'fps-shortfall']);
     expect(switches).toHaveLength(1);
-    expect(loop.size).toEqual({ height: 224, width: 400 });
+    expect(target.size).toEqual({ height: 224, width: 400 });
     // Measured FPS rose from ~5 to the target.
     expect(fpsSeen[1]).toBeLessThan(6);
     expect(fpsSeen.at(-1)!).toBeGreaterThanOrEqual(12);
@@ -55,11 +66,23 @@ describe('ScaleLoop', () => {
     expect(capacityFps(m.snapshot())).toBe(20);
   });
 
-  it('refuses a ladder step without a prepared size', () => {
+  it('follows a height set elsewhere (live config) instead of fighting it', () => {
+    let t = 0;
+    const meters = new StageMeters({ now: () => t });
     const controller = new ScaleController({
       ladder: LADDER, targetFps: 12, softLimitC: 80, hardLimitC: 90, hysteresisC: 5,
       downDwellMs: 3_000, upDwellMs: 30_000, fpsTolerance: 0.05, upHeadroom: 0.15, maxBackoffMs: 600_000,
     });
-    expect(() => new ScaleLoop({ controller, meters: new StageMeters(), sizes: ladderSizes([368], 1, 8), hottestC: () => null, onChange: () => {} })).toThrow(/320/);
+    const set: Array<[number, string]> = [];
+    const target = { height: 368, setHeight: (h: number, reason: string) => set.push([h, reason]) };
+    const loop = new ScaleLoop({ controller, meters, target, hottestC: () => null, now: () => t });
+    loop.tick();
+    // inference.height changed live to 256: the controller continues from there and does not command anything.
+    target.height = 256;
+    t += 1_000;
+    const d = loop.tick();
+    expect(controller.height).toBe(256);
+    expect(d).toMatchObject({ height: 256, changed: false });
+    expect(set).toEqual([]);
   });
 });

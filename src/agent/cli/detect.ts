@@ -1,7 +1,7 @@
 // `pafcast detect`: people in still images, one JSON line per image on stdout.
 
 import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { keypointList, openPoseDocument } from '../openpose-json.js';
 import { renderSkeletons } from '../render.js';
 import { PoseRuntime } from '../../runtime/pose-runtime.js';
@@ -39,6 +39,8 @@ export async function command(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.positionals.length === 0) return cliError('detect', 'no images given (see --help)', 2);
+  const clash = outputClash(args.positionals, Boolean(o['write-json'] || o.render));
+  if (clash) return cliError('detect', clash, 2);
 
   let runtime: PoseRuntime;
   let height: number | undefined;
@@ -89,6 +91,25 @@ export async function command(argv: string[]): Promise<number> {
     await runtime.dispose();
   }
   return failures ? 1 : 0;
+}
+
+/**
+ * Output files are named after the image (OpenPose's `<name>_keypoints.json`), so two different
+ * images with one name would overwrite each other's results: refuse before anything runs.
+ */
+function outputClash(images: string[], writes: boolean): string | null {
+  if (!writes) return null;
+  const byStem = new Map<string, Set<string>>();
+  for (const image of images) {
+    const stem = basename(image, extname(image));
+    const set = byStem.get(stem) ?? new Set<string>();
+    set.add(resolve(image));
+    byStem.set(stem, set);
+  }
+  const clashes = [...byStem.entries()].filter(([, paths]) => paths.size > 1);
+  if (!clashes.length) return null;
+  const list = clashes.slice(0, 5).map(([stem, paths]) => `${[...paths].join(', ')} would all write ${stem}_*`);
+  return `images with the same name would overwrite each other's output files:\n${list.join('\n')}${clashes.length > 5 ? `\n(and ${clashes.length - 5} more)` : ''}\nrename them, or run each directory with its own --write-json / --render directory`;
 }
 
 function roundTimings(t: object): Record<string, number> {

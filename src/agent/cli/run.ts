@@ -1,5 +1,7 @@
 // `pafcast run`: load the config (file, environment, flags), start the agent, and stop it cleanly
-// on SIGTERM/SIGINT (retained `stopped`, exit 0). A file source without --loop ends the run.
+// on SIGTERM/SIGINT (retained `stopped`, exit 0). SIGHUP re-reads the config file, as daemons do: a
+// valid file is applied like a remote change, a bad one is reported and the running config kept.
+// A file source without --loop ends the run.
 
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
@@ -28,6 +30,7 @@ options:
   -h, --help            this text
 
 Environment: PAFCAST__SECTION__KEY=value sets any key; PAFCAST_MQTT_USERNAME, PAFCAST_MQTT_PASSWORD.
+Signals: SIGTERM/SIGINT stop cleanly; SIGHUP re-reads --config and applies what changed.
 `;
 
 /** Short flags → config key paths. */
@@ -139,6 +142,27 @@ export async function command(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
+  // Without a handler Node dies of SIGHUP (exit 129, no log, `offline` by last will).
+  process.on('SIGHUP', () => void reload());
+  const reload = async (): Promise<void> => {
+    if (stopping) return;
+    if (!v.config) {
+      log.warn('SIGHUP: no --config file to re-read; nothing changed');
+      return;
+    }
+    const next = loadConfig({ file: v.config, env: process.env, flags });
+    if (next.errors.length) {
+      log.error({ file: v.config, errors: next.errors }, 'SIGHUP: the config file is invalid; keeping the running config');
+      return;
+    }
+    try {
+      const change = await agent.applyLive(next.config);
+      await change.afterAnswer?.();
+      log.info({ file: v.config, applied: change.applied, restarted: change.restarted, restart_required: change.restart }, 'SIGHUP: config file re-read');
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'SIGHUP: applying the config file failed');
+    }
+  };
 
   await agent.start();
   const why = await Promise.race([signalled, agent.ended.then((end) => `source ${end}`)]);

@@ -5,8 +5,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import type { TSchema } from '@sinclair/typebox';
-import { applyScopeOf } from './apply-scope.js';
-import { AgentConfigSchema } from './schema.js';
+import { AgentConfigSchema, keyPolicy } from './schema.js';
 
 interface Node {
   type?: string;
@@ -40,11 +39,13 @@ function bounds(n: Node): string {
   return parts.join(', ');
 }
 
-function restartText(path: string): string {
-  const scope = applyScopeOf(path);
-  if (scope === 'live') return 'live';
-  return scope === 'agent' ? 'agent restart' : `restarts ${scope}`;
+function applyText(path: string): string {
+  const { apply } = keyPolicy(path);
+  if (apply === 'live') return 'live';
+  return apply === 'agent' ? 'agent restart' : `restarts ${apply}`;
 }
+
+const REMOTE_TEXT = { any: 'yes', 'signed-only': 'signed only', 'local-only': 'no (local file)' } as const;
 
 function rows(node: Node, path: string, out: string[]): void {
   for (const [key, child] of Object.entries(node.properties ?? {})) {
@@ -54,7 +55,7 @@ function rows(node: Node, path: string, out: string[]): void {
       continue;
     }
     const desc = (child.description ?? '') + (child.secret ? ' (secret: redacted in logs and `config`)' : '');
-    out.push(`| \`${p}\` | ${cell(typeOf(child))} | ${child.default === undefined ? '' : cell(code(child.default))} | ${cell(bounds(child))} | ${restartText(p)} | ${cell(desc)} |`);
+    out.push(`| \`${p}\` | ${cell(typeOf(child))} | ${child.default === undefined ? '' : cell(code(child.default))} | ${cell(bounds(child))} | ${applyText(p)} | ${REMOTE_TEXT[keyPolicy(p).remote]} | ${cell(desc)} |`);
   }
 }
 
@@ -69,10 +70,15 @@ export function generateConfigDocs(schema: TSchema = AgentConfigSchema): string 
     'Later sources win: schema defaults, the file, environment, command-line flags.',
     '',
     '- Environment: `PAFCAST__<SECTION>__<KEY>=value` sets any key (`PAFCAST__MQTT__QOS__POSES=1`);',
-    '  `PAFCAST_MQTT_URL`, `PAFCAST_MQTT_USERNAME`, `PAFCAST_MQTT_PASSWORD` and `PAFCAST_HTTP_TOKEN` are short forms.',
+    '  `PAFCAST_MQTT_URL`, `PAFCAST_MQTT_USERNAME`, `PAFCAST_MQTT_PASSWORD`, `PAFCAST_BROKER_USERNAME`, `PAFCAST_BROKER_PASSWORD` and',
+    '  `PAFCAST_HTTP_TOKEN` are short forms.',
     '- Command line: `--set key.path=value` sets any key; `pafcast run --help` lists the short flags.',
-    '- "Applies" (remote config): `live` keys change at once; `restarts X` restarts only module X (a pipeline restart',
-    '  takes telemetry, preview and sd_notify along); `agent restart` keys need the process restarted.',
+    '- "Applies": `live` keys change at once; `restarts X` restarts only module X (a pipeline restart takes telemetry,',
+    '  preview, events and sd_notify along); `agent restart` keys need the process restarted. Changes come from remote',
+    '  config (`config/set`) or from the file, re-read on SIGHUP.',
+    '- "Remote": whether `config/set` may change the key: `yes` (signed, or unsigned where the local file sets',
+    '  `remote.allow_unsigned`), `signed only` (keys that decide who can reach the device), `no (local file)`',
+    '  (keys that name a program, an argument vector, a file or a directory, and remote config itself).',
     '',
   ];
   for (const [section, node] of Object.entries((schema as Node).properties ?? {})) {
@@ -84,7 +90,7 @@ export function generateConfigDocs(schema: TSchema = AgentConfigSchema): string 
       out.push('No keys yet.', '');
       continue;
     }
-    out.push('| key | type | default | bounds | applies | description |', '|---|---|---|---|---|---|', ...body, '');
+    out.push('| key | type | default | bounds | applies | remote | description |', '|---|---|---|---|---|---|---|', ...body, '');
   }
   return out.join('\n');
 }

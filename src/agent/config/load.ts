@@ -8,12 +8,16 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import { AgentConfigSchema, schemaAt, type AgentConfig } from './schema.js';
+import { crossFieldProblems } from './checks.js';
+import { jsonShapeProblem } from '../remote/merge-patch.js';
 
 /** Environment variables read besides the generic PAFCAST__SECTION__KEY form. */
 export const ENV_ALIASES: Readonly<Record<string, string>> = {
   PAFCAST_MQTT_URL: 'mqtt.url',
   PAFCAST_MQTT_USERNAME: 'mqtt.username',
   PAFCAST_MQTT_PASSWORD: 'mqtt.password',
+  PAFCAST_BROKER_USERNAME: 'broker.username',
+  PAFCAST_BROKER_PASSWORD: 'broker.password',
   PAFCAST_HTTP_TOKEN: 'http.token',
 };
 const ENV_GENERIC_PREFIX = 'PAFCAST__';
@@ -35,7 +39,7 @@ export interface LoadResult {
 
 let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
-  // strict: false because TypeBox and this project add keywords (requiresRestart, secret) ajv does not know.
+  // strict: false because TypeBox and this project add keywords (secret, apply, remote) ajv does not know.
   compiled ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(AgentConfigSchema);
   return compiled;
 }
@@ -71,10 +75,18 @@ function describe(e: ErrorObject): string {
   }
 }
 
-/** Readable problems of a full or partial config object; [] when it is valid. Defaults are not applied. */
+/** The config is 4 levels deep; anything far deeper is an attack or an accident, refused before it reaches recursive code. */
+const MAX_CONFIG_DEPTH = 32;
+
+/**
+ * Readable problems of a full config object; [] when it is valid. Defaults are not applied. The
+ * schema first, then (for a schema-valid config) the checks across fields.
+ */
 export function validateConfig(obj: unknown): string[] {
+  const shape = jsonShapeProblem(obj, 'config', MAX_CONFIG_DEPTH);
+  if (shape) return [shape];
   const validate = validator();
-  if (validate(obj)) return [];
+  if (validate(obj)) return crossFieldProblems(obj as AgentConfig);
   const errors = validate.errors ?? [];
   // A failing union reports every branch too; keep only the summary line for that value.
   const unionPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
@@ -178,6 +190,8 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
  */
 export function resolveConfig(base: Record<string, unknown>, opts: Pick<LoadOptions, 'env' | 'flags'> = {}): LoadResult {
   const errors: string[] = [];
+  const shape = jsonShapeProblem(base, 'config', MAX_CONFIG_DEPTH);
+  if (shape) return { config: defaultConfig(), errors: [shape] };
   const merged = structuredClone(base);
   for (const o of envOverrides(opts.env ?? {})) applyOverride(merged, o.path, o.value, `environment ${o.origin}`, errors);
   for (const [path, value] of Object.entries(opts.flags ?? {})) {

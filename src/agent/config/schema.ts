@@ -1,11 +1,11 @@
 // The one agent config schema: every section composed from the module that owns it. Types,
-// defaults, bounds, descriptions, secrets and "needs restart" all come from here; docs/config.md
-// is generated from it (src/agent/config/docs.ts).
+// defaults, bounds, descriptions and secrets come from the sections; how each key may change (live,
+// by a module restart, remotely or only locally) from policy.ts, written onto every leaf here.
+// docs/config.md is generated from it (src/agent/config/docs.ts).
 //
 // Extra keywords used on fields (ignored by the validator, read by the tools below):
-//   requiresRestart: true | '<module>' — a change takes effect only after restarting that module
-//                    (true = the whole agent). Inherited by everything below the marked node.
-//   secret: true     — redacted in logs, `config` messages and HTTP answers.
+//   secret: true        — redacted in logs, `config` messages and HTTP answers.
+//   apply, remote       — the key's policy (policy.ts), set on every leaf at load.
 
 import { changedPaths as jsonChangedPaths } from '../remote/merge-patch.js';
 import { redactSecrets } from '../remote/redact.js';
@@ -13,11 +13,13 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { CaptureConfigSchema } from '../capture/config-schema.js';
 import { InferenceConfigSchema } from '../../runtime/backends/config-schema.js';
 import { TrackingConfigSchema } from '../../runtime/tracking/config-schema.js';
-import { MqttConfigSchema, BrokerConfigSchema } from '../mqtt/config-schema.js';
+import { MqttConfigSchema } from '../mqtt/config-schema.js';
+import { BrokerConfigSchema } from '../broker/config-schema.js';
 import { HttpConfigSchema, LogConfigSchema } from './sections.js';
 import { PreviewConfigSchema } from '../preview/config-schema.js';
 import { TelemetryConfigSchema } from '../../telemetry/config-schema.js';
 import { RemoteConfigSchema } from '../remote/config-schema.js';
+import { annotatePolicies, policyOf, type KeyPolicy } from './policy.js';
 
 export const AgentConfigSchema = Type.Object(
   {
@@ -35,13 +37,11 @@ export const AgentConfigSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+annotatePolicies(AgentConfigSchema);
+
 export type AgentConfig = Static<typeof AgentConfigSchema>;
 
-/** Where a change to a key takes effect: null = live, 'agent' = whole-agent restart, else the module to restart. */
-export type RestartScope = null | 'agent' | string;
-
 interface Annotated {
-  requiresRestart?: boolean | string;
   secret?: boolean;
   properties?: Record<string, TSchema>;
 }
@@ -59,21 +59,10 @@ export function schemaAt(path: string, root: TSchema = AgentConfigSchema): TSche
   return chain;
 }
 
-/**
- * Whether changing `path` needs a restart, and of what. The nearest node (the field itself,
- * else its closest ancestor) that says `requiresRestart` decides; unmarked keys apply live.
- * Throws for a path that is not in the schema.
- */
-export function restartScopeOf(path: string): RestartScope {
-  const chain = schemaAt(path);
-  if (!chain) throw new Error(`unknown config key "${path}"`);
-  for (let i = chain.length - 1; i >= 0; i--) {
-    const mark = (chain[i] as Annotated).requiresRestart;
-    if (mark === undefined) continue;
-    if (mark === false) return null;
-    return mark === true ? 'agent' : mark;
-  }
-  return null;
+/** How `path` may change (live / module restart / agent restart; remotely or not). Throws for a path not in the schema. */
+export function keyPolicy(path: string): KeyPolicy {
+  if (!schemaAt(path)) throw new Error(`unknown config key "${path}"`);
+  return policyOf(path);
 }
 
 /** Every leaf key path, depth first in schema order (sections, then their fields). */

@@ -14,7 +14,7 @@ export const HttpConfigSchema = Type.Object(
       secret: true,
     }),
   },
-  { additionalProperties: false, default: {}, requiresRestart: 'http' },
+  { additionalProperties: false, default: {} },
 );
 
 export type HttpConfig = Static<typeof HttpConfigSchema>;

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { presentedToken, tokenMatches } from './auth.js';
 import { HttpError } from './errors.js';
+import type { HealthReport } from '../health.js';
 
 export { HttpError } from './errors.js';
 
@@ -16,6 +17,8 @@ export interface HttpServerConfig {
   port: number;
   /** When set (non-empty), routes registered with auth (the default) need it as a bearer token. */
   token?: string;
+  /** What /healthz reports; without it /healthz always says ok. */
+  health?: () => HealthReport;
 }
 
 /** pino-compatible subset. */
@@ -62,14 +65,36 @@ export class HttpServer {
   ) {
     if (!Number.isInteger(cfg.port) || cfg.port < 0 || cfg.port > 65535)
       throw new Error(`http: port must be an integer 0..65535, got ${String(cfg.port)}`);
-    this.route('GET', '/healthz', (_req, res) => sendText(res, 200, 'ok\n'), { auth: false });
+    // 200 "ok" while every check passes; 503 "degraded" with one line per problem otherwise (a
+    // monitor or container health check sees the failure, a person reads why).
+    this.route('GET', '/healthz', (_req, res) => {
+      const report = cfg.health?.() ?? { status: 'ok', problems: [] };
+      if (report.status === 'ok') return sendText(res, 200, 'ok\n');
+      sendText(res, 503, `degraded\n${report.problems.map((p) => `${p.check}: ${p.reason}`).join('\n')}\n`);
+    }, { auth: false });
   }
 
-  /** Registers a handler; may be called before or after start(). Later routes do not shadow earlier ones. */
-  route(method: string, path: string | RegExp, handler: RouteHandler, opts: RouteOptions = {}): void {
+  /**
+   * Registers a handler; may be called before or after start(). Returns the function that removes it:
+   * a module that stops must remove its routes, so one method and path have at most one handler and a
+   * second registration of the same pair is a bug that throws here rather than a stale handler answering.
+   */
+  route(method: string, path: string | RegExp, handler: RouteHandler, opts: RouteOptions = {}): () => void {
     const m = method.toUpperCase();
     if (m === 'OPTIONS') throw new Error('http: OPTIONS is answered by the server (CORS preflight)');
-    this.routes.push({ method: m, path, handler, auth: opts.auth ?? true });
+    const same = (r: Route) => r.method === m && String(r.path) === String(path);
+    if (this.routes.some(same)) throw new Error(`http: ${m} ${String(path)} is already registered`);
+    const route: Route = { method: m, path, handler, auth: opts.auth ?? true };
+    this.routes.push(route);
+    return () => {
+      const i = this.routes.indexOf(route);
+      if (i >= 0) this.routes.splice(i, 1);
+    };
+  }
+
+  /** Registered method + path pairs (diagnostics and lifecycle tests). */
+  get routeCount(): number {
+    return this.routes.length;
   }
 
   async start(): Promise<{ port: number }> {

@@ -6,13 +6,12 @@ import type { MqttCounters } from './client.js';
 import type { PosePublisher, PipelineEvents } from '../pipeline.js';
 import type { StageStat, StatsPayload } from './topics.js';
 import type { StageMeters } from '../../telemetry/meters.js';
+import type { MetricFamily } from '../../telemetry/prometheus.js';
 
 export interface StatsInputs {
   mqtt(): MqttCounters;
   /** Frames the capture source dropped since start (newest frame wins). */
   captureDropped(): number;
-  /** Net size of the last processed frame. */
-  net(): { width: number; height: number } | null;
 }
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
@@ -20,6 +19,7 @@ const r2 = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100)
 
 export class StatsPublisher {
   private readonly sections = new Map<string, () => unknown>();
+  private readonly metricProviders = new Map<string, () => MetricFamily[]>();
   private timer: NodeJS.Timeout | undefined;
   private readonly startedAt = Date.now();
   private lastDropped = 0;
@@ -27,7 +27,6 @@ export class StatsPublisher {
   constructor(
     private readonly publisher: PosePublisher,
     private readonly inputs: StatsInputs,
-    private intervalS: number,
     /** Shared with /metrics and the scale controller, so every consumer sees the same numbers. */
     readonly meters: StageMeters,
   ) {}
@@ -43,23 +42,47 @@ export class StatsPublisher {
     },
   };
 
-  /** Adds `name: provider()` to every stats message (a provider that throws is reported, not fatal). */
-  addSection(name: string, provider: () => unknown): void {
+  /**
+   * Adds `name: provider()` to every stats message (a provider that throws is reported, not fatal).
+   * Returns the function that removes it; a name has one owner at a time.
+   */
+  addSection(name: string, provider: () => unknown): () => void {
+    if (this.sections.has(name)) throw new Error(`stats: section "${name}" is already registered`);
     this.sections.set(name, provider);
+    return () => {
+      if (this.sections.get(name) === provider) this.sections.delete(name);
+    };
   }
 
-  start(): void {
-    this.schedule();
+  /**
+   * Adds Prometheus families for /metrics under `owner` (the same numbers a stats section shows);
+   * returns the function that removes them.
+   */
+  addMetrics(owner: string, provider: () => MetricFamily[]): () => void {
+    if (this.metricProviders.has(owner)) throw new Error(`stats: metrics of "${owner}" are already registered`);
+    this.metricProviders.set(owner, provider);
+    return () => {
+      if (this.metricProviders.get(owner) === provider) this.metricProviders.delete(owner);
+    };
   }
 
-  setInterval(seconds: number): void {
-    this.intervalS = seconds;
-    if (this.timer) this.schedule();
+  /** Every registered module's families, for /metrics. */
+  metricSamples(): MetricFamily[] {
+    const out: MetricFamily[] = [];
+    for (const provider of this.metricProviders.values()) {
+      try {
+        out.push(...provider());
+      } catch {
+        // A broken provider loses its own families, not the whole page.
+      }
+    }
+    return out;
   }
 
-  private schedule(): void {
+  /** Publishes every `intervalS` seconds until stop(). */
+  start(intervalS: number): void {
     clearInterval(this.timer);
-    this.timer = setInterval(() => this.publishNow(), this.intervalS * 1000);
+    this.timer = setInterval(() => this.publishNow(), intervalS * 1000);
     this.timer.unref();
   }
 
@@ -75,7 +98,7 @@ export class StatsPublisher {
       frames: snap.frames,
       fps: snap.fps === null ? null : r1(snap.fps),
       capture_dropped: this.inputs.captureDropped(),
-      net: this.inputs.net() ?? snap.net,
+      net: snap.net,
       backend: snap.backend,
       stages,
       mqtt: this.inputs.mqtt(),

@@ -5,6 +5,7 @@
 
 import type { UpdateResult } from '../remote/config-updates.js';
 import type { MqttConfig } from './config-schema.js';
+import type { MqttCounters } from './client.js';
 
 export type StatusPayload = 'online' | 'offline' | 'stopped';
 
@@ -57,7 +58,7 @@ export interface StatsPayload {
   /** Inference backend actually running (from a real run). */
   backend: { backend: string; provider: string; precision?: string } | null;
   stages: Record<string, StageStat>;
-  mqtt: { connected: boolean; queued: number; dropped: number; published: number; reconnects: number };
+  mqtt: MqttCounters;
   /** Sections added by other modules (telemetry, preview...). */
   [extension: string]: unknown;
 }
@@ -118,7 +119,7 @@ export const TOPICS: { [K in TopicName]: TopicSpec<TopicPayloads[K]> } = {
       model: 'lightweight-openpose-coco18',
       net: { width: 456, height: 256 },
       latency_ms: 84.2,
-      people: [{ id: 3, score: 21.7, pose_keypoints_2d: [612.5, 201, 0.912, 610, 240.5, 0.887, 0, 0, 0] }],
+      people: [{ id: 3, score: 0.72, pose_keypoints_2d: [612.5, 201, 0.912, 610, 240.5, 0.887, 0, 0, 0] }],
     },
   },
   people: {
@@ -151,7 +152,7 @@ export const TOPICS: { [K in TopicName]: TopicSpec<TopicPayloads[K]> } = {
         track: { median_ms: 0.1, p99_ms: 0.3, count: 42118, drops: 0 },
         publish: { median_ms: 0.2, p99_ms: 0.9, count: 42118, drops: 0 },
       },
-      mqtt: { connected: true, queued: 0, dropped: 0, published: 84236, reconnects: 0 },
+      mqtt: { connected: true, queued: 0, dropped: 0, published: 84236, reconnects: 0, auth_failures: 0, protocol: 5, last_error: null, reasserted: 0 },
       telemetry: {
         scale: { height: 256, reason: 'fps-shortfall', changes: { 'fps-shortfall': 1 } },
         thermal: { zones: [{ type: 'tj-thermal', temp_c: 61.3 }, { type: 'gpu-thermal', temp_c: 58.9 }], hottest: { type: 'tj-thermal', temp_c: 61.3 } },
@@ -187,7 +188,7 @@ export const TOPICS: { [K in TopicName]: TopicSpec<TopicPayloads[K]> } = {
     retained: false,
     qos: 'config',
     description: 'Exactly one answer per `config/set` request: what was applied live and what needs a restart, or why it was rejected.',
-    example: { request_id: '3f0c9a', ok: true, errors: [], applied: ['telemetry.scale.target_fps'], restart_required: [] },
+    example: { request_id: '3f0c9a', ok: true, errors: [], applied: ['telemetry.scale.target_fps'], restarted: ['telemetry'], restart_required: [] },
   },
 };
 

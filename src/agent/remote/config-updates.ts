@@ -1,24 +1,38 @@
-// Handles one `config/set` message: authenticate, parse, merge, validate, persist, apply.
-// Pure logic over injected parts; the agent wires it to MQTT and answers on `config/result`.
-// Nothing is written unless every check passed, so a rejected request leaves the config file
-// byte-identical. The message format is documented in docs/remote-config.md.
+// Handles one `config/set` message: authenticate, parse, check the change against the key policy,
+// merge, validate, persist, apply. Pure logic over injected parts; the agent wires it to MQTT and
+// answers on `config/result`. Nothing is written unless every check passed and the version is
+// recorded, so a rejected request leaves the config and state files byte-identical. The message
+// format is documented in docs/remote-config.md.
 
 import type { KeyObject } from 'node:crypto';
-import { applyMergePatch, isJsonObject } from './merge-patch.js';
+import { applyMergePatch, isJsonObject, jsonShapeProblem } from './merge-patch.js';
 import { verifyPayload } from './signing.js';
 import type { ConfigStore } from './config-store.js';
 
 export interface ApplyOutcome {
-  /** Dotted keys now in effect without a restart. */
+  /** Dotted keys now in effect (live, or by restarting their module). */
   applied: string[];
-  /** Dotted keys (or modules) that take effect only after a restart. */
+  /** Modules restarted to apply them. */
+  restarted: string[];
+  /** Dotted keys that take effect only after a restart of the agent (with what needs restarting). */
   restart_required: string[];
+}
+
+/** What apply() may hand back besides the outcome: work to run once the answer is out. */
+export interface ApplyResult extends ApplyOutcome {
+  afterAnswer?: () => Promise<void>;
 }
 
 export interface UpdateResult extends ApplyOutcome {
   request_id: string | null;
   ok: boolean;
   errors: string[];
+}
+
+/** A handled request: the answer to publish, and what to run after publishing it. */
+export interface HandledUpdate {
+  result: UpdateResult;
+  afterAnswer?: () => Promise<void>;
 }
 
 export interface UpdateLog {
@@ -37,11 +51,20 @@ export interface ConfigUpdateHandlerOptions<C> {
    * schema needs them): readable error lines, empty when valid. Unknown keys must be errors.
    */
   validate(config: unknown): string[];
+  /**
+   * What this request may not change: one error line per key that is refused over MQTT (local-only),
+   * or that needs a signature when `signed` is false. Empty = allowed.
+   */
+  checkPolicy?(prev: C, next: C, signed: boolean): string[];
   /** Makes `next` live; called only after `next` is persisted. Throwing restores the previous file. */
-  apply(next: C, prev: C): Promise<ApplyOutcome>;
+  apply(next: C, prev: C): Promise<ApplyResult>;
   store: ConfigStore;
   /** Set = only signed updates with a rising version are accepted. */
   publicKey?: KeyObject;
+  /** Without a public key: accept unsigned updates (remote.allow_unsigned, local file only). Default false. */
+  allowUnsigned?: boolean;
+  /** A problem found at start that makes persisting impossible (e.g. the state directory); every request is rejected with it. */
+  startupProblem?: string;
   /** This device's id; a signed update naming another device is rejected. */
   deviceId?: string;
   maxBytes: number;
@@ -49,8 +72,11 @@ export interface ConfigUpdateHandlerOptions<C> {
 }
 
 export interface ConfigUpdateHandler {
-  handle(payload: Buffer): Promise<UpdateResult>;
+  handle(payload: Buffer): Promise<HandledUpdate>;
 }
+
+/** A patch deeper than this is refused before it is merged (the config schema is 4 levels deep). */
+const MAX_PATCH_DEPTH = 16;
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
@@ -139,7 +165,7 @@ export function createConfigUpdateHandler<C>(options: ConfigUpdateHandlerOptions
     const errors = checkShape(inner, 'payload', {
       request_id: { type: 'string', required: true },
       version: { type: 'integer', required: true },
-      device: { type: 'string', required: false },
+      device: { type: 'string', required: true },
       patch: { type: 'object', required: true },
     });
     if (!errors.length && !id) errors.push('payload.request_id: 1 to 128 printable ASCII characters without spaces');
@@ -150,7 +176,7 @@ export function createConfigUpdateHandler<C>(options: ConfigUpdateHandlerOptions
     return { requestId: id!, version: inner.version as number, patch: inner.patch as Record<string, unknown> };
   }
 
-  async function processUpdate(payload: Buffer): Promise<UpdateResult> {
+  async function processUpdate(payload: Buffer): Promise<HandledUpdate> {
     if (payload.length > options.maxBytes)
       throw new Rejection([`message too large: ${payload.length} bytes, the limit is ${options.maxBytes} (remote.max_payload_bytes)`], null);
     let text: string;
@@ -161,7 +187,19 @@ export function createConfigUpdateHandler<C>(options: ConfigUpdateHandlerOptions
     }
     const message = parseJson(text, 'message', null);
     if (!isJsonObject(message)) throw new Rejection([`message: must be a JSON object (got ${describeType(message)})`], null);
+    if (!publicKey && !options.allowUnsigned)
+      throw new Rejection(
+        [
+          'remote configuration accepts only signed updates and this device has no public key: set remote.public_key to an Ed25519 ' +
+            'public key file (`pafcast keys generate`) in the local config file, or set remote.allow_unsigned: true there for a ' +
+            'closed network; nothing was changed',
+        ],
+        requestIdOf(message) ?? requestIdOfSigned(message),
+      );
+    if (options.startupProblem) throw new Rejection([`${options.startupProblem}; nothing was changed`], requestIdOf(message) ?? requestIdOfSigned(message));
     const request = publicKey ? parseSigned(message, publicKey) : parseUnsigned(message);
+    const shape = jsonShapeProblem(request.patch, 'patch', MAX_PATCH_DEPTH);
+    if (shape) throw new Rejection([shape], request.requestId);
 
     if (request.version !== null) {
       const { last_version } = store.readState();
@@ -171,23 +209,37 @@ export function createConfigUpdateHandler<C>(options: ConfigUpdateHandlerOptions
 
     const prev = options.loadCurrent();
     const next = applyMergePatch(prev, request.patch) as C;
+    const refused = options.checkPolicy?.(prev, next, request.version !== null) ?? [];
+    if (refused.length) throw new Rejection(refused, request.requestId);
     const invalid = options.validate(next);
     if (invalid.length) throw new Rejection(invalid, request.requestId);
 
+    // The version is spent before the config changes: if recording it fails, nothing is written,
+    // and a config that changed can never be replayed.
+    if (request.version !== null) {
+      try {
+        store.writeState({ last_version: request.version });
+      } catch (e) {
+        throw new Rejection([`cannot record version ${request.version} in ${store.statePath}: ${(e as Error).message}; nothing was changed`], request.requestId);
+      }
+    }
     const previousBytes = store.readConfigBytes();
-    store.writeConfig(next);
-    // The version is spent once the config is durable, even if applying it fails below.
-    if (request.version !== null) store.writeState({ last_version: request.version });
+    try {
+      store.writeConfig(next);
+    } catch (e) {
+      throw new Rejection([`cannot write ${store.configPath}: ${(e as Error).message}; nothing was changed`], request.requestId);
+    }
 
-    let outcome: ApplyOutcome;
+    let outcome: ApplyResult;
     try {
       outcome = await options.apply(next, prev);
     } catch (e) {
       if (previousBytes) store.writeConfigBytes(previousBytes);
       throw new Rejection([`applying the new config failed, previous config restored: ${(e as Error).message}`], request.requestId);
     }
-    log.info({ request_id: request.requestId, version: request.version, ...outcome }, 'remote config update applied');
-    return { request_id: request.requestId, ok: true, errors: [], ...outcome };
+    const { afterAnswer, ...effect } = outcome;
+    log.info({ request_id: request.requestId, version: request.version, ...effect }, 'remote config update applied');
+    return { result: { request_id: request.requestId, ok: true, errors: [], ...effect }, afterAnswer };
   }
 
   // One update at a time: two interleaved requests could otherwise both merge into the same
@@ -195,17 +247,37 @@ export function createConfigUpdateHandler<C>(options: ConfigUpdateHandlerOptions
   let queue: Promise<unknown> = Promise.resolve();
   return {
     handle(payload) {
-      const run = queue.then(async (): Promise<UpdateResult> => {
+      const run = queue.then(async (): Promise<HandledUpdate> => {
         try {
           return await processUpdate(payload);
         } catch (e) {
-          const rejection = e instanceof Rejection ? e : new Rejection([`internal error: ${(e as Error).message}`], null);
+          const rejection = e instanceof Rejection ? e : new Rejection([`internal error: ${(e as Error).message}`], requestIdFromBytes(payload));
           log.warn({ request_id: rejection.requestId, errors: rejection.errors }, 'remote config update rejected');
-          return { request_id: rejection.requestId, ok: false, errors: rejection.errors, applied: [], restart_required: [] };
+          return { result: { request_id: rejection.requestId, ok: false, errors: rejection.errors, applied: [], restarted: [], restart_required: [] } };
         }
       });
       queue = run;
       return run;
     },
   };
+}
+
+/** The request id inside a signed envelope's payload, read without trusting it (only for the answer). */
+function requestIdOfSigned(message: Record<string, unknown>): string | null {
+  if (typeof message.payload !== 'string') return null;
+  try {
+    return requestIdOf(JSON.parse(message.payload));
+  } catch {
+    return null;
+  }
+}
+
+/** Best effort, for answers to messages that failed somewhere unexpected. */
+export function requestIdFromBytes(payload: Buffer): string | null {
+  try {
+    const msg: unknown = JSON.parse(payload.toString('utf8'));
+    return isJsonObject(msg) ? (requestIdOf(msg) ?? requestIdOfSigned(msg)) : null;
+  } catch {
+    return null;
+  }
 }

@@ -45,3 +45,28 @@ export function changedPaths(before: unknown, after: unknown, prefix = ''): stri
   if (isJsonObject(before) && after === undefined) return changedPaths(before, {}, prefix);
   return sameJson(before, after) ? [] : [prefix];
 }
+
+/** Keys that must never be config keys: as own properties they would survive JSON.parse and confuse every merge and lookup. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Checks a parsed JSON value without recursion (so a hostile nesting depth cannot overflow the
+ * stack): returns the first problem, or null. `where` names the root in messages ("patch").
+ */
+export function jsonShapeProblem(value: unknown, where: string, maxDepth: number): string | null {
+  const stack: Array<{ v: unknown; path: string; depth: number }> = [{ v: value, path: where, depth: 0 }];
+  while (stack.length) {
+    const { v, path, depth } = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= maxDepth) return `${path.length > 60 ? `${path.slice(0, 60)}…` : path}: nested deeper than ${maxDepth} levels`;
+    if (Array.isArray(v)) {
+      v.forEach((item, i) => stack.push({ v: item, path: `${path}[${i}]`, depth: depth + 1 }));
+      continue;
+    }
+    for (const key of Object.keys(v)) {
+      if (FORBIDDEN_KEYS.has(key)) return `${path}: the key "${key}" is not allowed`;
+      stack.push({ v: (v as Record<string, unknown>)[key], path: `${path}.${key}`, depth: depth + 1 });
+    }
+  }
+  return null;
+}

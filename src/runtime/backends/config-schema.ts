@@ -24,7 +24,7 @@ export const InferenceConfigSchema = Type.Object(
       default: 'auto',
       description:
         'auto: TensorRT when its addon loads and a matching engine exists, else onnxruntime on the CPU. Switching backends is config only.',
-      requiresRestart: true,
+      
     }),
     onnxruntime: Type.Object(
       {

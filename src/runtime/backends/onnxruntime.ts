@@ -13,6 +13,7 @@ import {
   type NetSize,
 } from '../backend.js';
 import type { ModelManifest } from '../manifest.js';
+import { disableOnnxRuntimeTelemetry } from './ort-env.js';
 
 export type BackendLog = (level: 'info' | 'warn', msg: string) => void;
 
@@ -77,6 +78,7 @@ export class OnnxRuntimeBackend implements InferenceBackend {
   }
 
   private startWorker(): Worker {
+    disableOnnxRuntimeTelemetry();
     const worker = new Worker(new URL('./onnxruntime-worker.js', import.meta.url));
     worker.on('message', (reply: WorkerReply) => {
       const resolve = this.pending.get(reply.id);

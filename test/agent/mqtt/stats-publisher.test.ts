@@ -19,11 +19,9 @@ describe('StatsPublisher', () => {
     const stats = new StatsPublisher(
       publisher,
       {
-        mqtt: () => ({ connected: false, queued: 4, dropped, published: 10, reconnects: 2 }),
+        mqtt: () => ({ connected: false, queued: 4, dropped, published: 10, reconnects: 2, auth_failures: 1, protocol: 5, last_error: 'down', reasserted: 0 }),
         captureDropped: () => captureDropped,
-        net: () => ({ width: 456, height: 256 }),
       },
-      10,
       meters,
     );
     stats.addSection('telemetry', () => ({ soc_c: 51.5 }));
@@ -48,12 +46,29 @@ describe('StatsPublisher', () => {
     expect(s.fps).toBe(10);
     expect(s.net).toEqual({ width: 456, height: 256 });
     expect(s.capture_dropped).toBe(7);
-    expect(s.mqtt).toEqual({ connected: false, queued: 4, dropped: 3, published: 10, reconnects: 2 });
+    expect(s.mqtt).toEqual({ connected: false, queued: 4, dropped: 3, published: 10, reconnects: 2, auth_failures: 1, protocol: 5, last_error: 'down', reasserted: 0 });
     expect(s.telemetry).toEqual({ soc_c: 51.5 });
     expect(s.broken).toEqual({ error: 'sensor gone' });
     dropped = 9;
     const next = stats.collect();
     expect(next.frames).toBe(2); // cumulative since start
     expect(next.mqtt.dropped).toBe(9);
+  });
+
+  it('gives each section and metrics provider one owner, and removes exactly what was registered', () => {
+    const stats = new StatsPublisher({ publish() {} }, { mqtt: () => ({ connected: true, queued: 0, dropped: 0, published: 0, reconnects: 0, auth_failures: 0, protocol: 5, last_error: null, reasserted: 0 }), captureDropped: () => 0 }, new StageMeters());
+    const remove = stats.addSection('preview', () => ({ viewers: 1 }));
+    expect(() => stats.addSection('preview', () => ({}))).toThrow(/already registered/);
+    expect(stats.collect().preview).toEqual({ viewers: 1 });
+    remove();
+    expect(stats.collect().preview).toBeUndefined();
+    // A stale remover (of a stopped module) must not take away the section of the module that replaced it.
+    stats.addSection('preview', () => ({ viewers: 2 }));
+    remove();
+    expect(stats.collect().preview).toEqual({ viewers: 2 });
+    const removeMetrics = stats.addMetrics('mqtt', () => [{ name: 'x_total', type: 'counter', help: 'x', samples: [{ value: 3 }] }]);
+    expect(stats.metricSamples().map((f) => f.name)).toEqual(['x_total']);
+    removeMetrics();
+    expect(stats.metricSamples()).toEqual([]);
   });
 });

@@ -32,7 +32,7 @@ export function validateTestConfig(config: unknown): string[] {
 /** Which keys apply live in this fake agent: everything except the broker connection. */
 export async function applyTestConfig(next: TestConfig, prev: TestConfig): Promise<ApplyOutcome> {
   const changed = changedPaths(prev, next);
-  return { applied: changed.filter((p) => !p.startsWith('mqtt.')), restart_required: changed.filter((p) => p.startsWith('mqtt.')) };
+  return { applied: changed.filter((p) => !p.startsWith('mqtt.')), restarted: [], restart_required: changed.filter((p) => p.startsWith('mqtt.')) };
 }
 
 export interface TestDevice {

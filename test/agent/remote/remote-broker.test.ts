@@ -78,7 +78,7 @@ beforeAll(async () => {
   const publishConfig = () => responder.publishAsync('pafcast/cam1/config', JSON.stringify(redactSecrets(device.current(), ['mqtt.password'])), { qos: 1, retain: true });
   await publishConfig();
   responder.on('message', (_topic, payload) => {
-    void handler.handle(payload).then(async (result) => {
+    void handler.handle(payload).then(async ({ result }) => {
       await responder.publishAsync('pafcast/cam1/config/result', JSON.stringify(result), { qos: 1 });
       if (result.ok) await publishConfig();
     });
@@ -110,7 +110,7 @@ describe('pafcast remote against a real broker', () => {
     const r = await runRemote(['set', '--device', 'cam1', '--mqtt', url, '--key', join(keyDir, 'ops.key'), '--request-id', 'cli-1', '{"parser":{"threshold":0.4}}']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ request_id: 'cli-1', ok: true, errors: [], applied: ['parser.threshold'], restart_required: [] });
+    expect(JSON.parse(r.stdout)).toEqual({ request_id: 'cli-1', ok: true, errors: [], applied: ['parser.threshold'], restarted: [], restart_required: [] });
     expect(device.current().parser.threshold).toBe(0.4);
   });
 
