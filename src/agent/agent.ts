@@ -20,7 +20,7 @@ import { PosePipeline, type PipelineEnd } from './pipeline.js';
 import type { SessionOpener } from './session.js';
 import { layoutOf, loadManifest, type ModelLayout, type ModelManifest } from '../runtime/manifest.js';
 import { locateModel } from '../runtime/model-locator.js';
-import { PoseRuntime } from '../runtime/pose-runtime.js';
+import { PoseRuntime, type PoseRuntimeOptions } from '../runtime/pose-runtime.js';
 import { resolveLadder } from '../telemetry/scale-controller.js';
 import { PoseTracker } from '../runtime/tracking/pose-tracker.js';
 import { sigmasFor } from '../runtime/tracking/sigmas.js';
@@ -115,7 +115,7 @@ class PipelineModule implements AgentModule {
     const capture = new CaptureSource(config.source, log.child({ module: 'capture' }));
     const pipeline = new PosePipeline({
       source: capture,
-      openSession: sessionOpener(config, manifest, this.s),
+      openSession: sessionOpener(config, manifest, { log, meters: stats.meters }),
       tracker,
       publisher: this.s.mqtt,
       options: { height: config.inference.height, skipEmptyFrames: config.mqtt.skip_empty_frames, decimals: config.mqtt.decimals, model: manifest.name },
@@ -155,8 +155,13 @@ class PipelineModule implements AgentModule {
  * Opens the pose runtime for the frame format capture delivers: the backend (and its TensorRT engine)
  * is chosen and its buffers prepared for exactly these frames, at every height the run may use.
  */
-function sessionOpener(config: AgentConfig, manifest: ModelManifest, s: AgentServices): SessionOpener {
-  const runtimeLog = s.log.child({ module: 'runtime' });
+export function sessionOpener(
+  config: AgentConfig,
+  manifest: ModelManifest,
+  deps: { log: Logger; meters: StageMeters },
+  selection?: PoseRuntimeOptions['selection'],
+): SessionOpener {
+  const runtimeLog = deps.log.child({ module: 'runtime' });
   return async (format) => {
     const heights = preparedHeights(config, manifest);
     const runtime = await PoseRuntime.create({
@@ -165,11 +170,12 @@ function sessionOpener(config: AgentConfig, manifest: ModelManifest, s: AgentSer
       sourceSize: { width: format.width, height: format.height },
       inference: config.inference,
       strictSizes: true,
+      selection,
       log: (level, msg) => runtimeLog[level](msg),
     });
     const info = runtime.backend.info;
     runtimeLog.info({ model: manifest.name, backend: info, reason: runtime.backendReason, frame: `${format.width}x${format.height}`, heights }, 'pose runtime ready');
-    s.stats.meters.setBackend({ backend: info.name, provider: info.device, precision: info.precision });
+    deps.meters.setBackend({ backend: info.name, provider: info.device, precision: info.precision });
     return { estimator: runtime, heights };
   };
 }
@@ -202,7 +208,12 @@ export class Agent {
   constructor(config: AgentConfig, log: Logger, opts: AgentOptions = {}) {
     this.broker = config.mqtt.url
       ? undefined
-      : new EmbeddedBroker(config.broker, { prefix: config.mqtt.prefix, deviceId: config.mqtt.device_id, log: log.child({ module: 'broker' }) });
+      : new EmbeddedBroker(config.broker, {
+          prefix: config.mqtt.prefix,
+          deviceId: config.mqtt.device_id,
+          discoveryPrefix: config.homeassistant.prefix,
+          log: log.child({ module: 'broker' }),
+        });
     const url = config.mqtt.url || this.broker!.url;
     const mqtt = new AgentMqtt(url, this.clientConfig(config.mqtt), config.mqtt.device_id, log.child({ module: 'mqtt' }));
     const services: AgentServices = {
@@ -331,10 +342,10 @@ export class Agent {
         result.applied.push(...paths);
         continue;
       }
-      if (await this.restartModule(name)) {
-        result.restarted.push(name);
-        result.applied.push(...paths);
-      } else result.restart.push(...paths.map((path) => ({ path, scope: name })));
+      const { ok, modules } = await this.restartModule(name);
+      for (const m of modules) if (!result.restarted.includes(m)) result.restarted.push(m);
+      if (ok) result.applied.push(...paths);
+      else result.restart.push(...paths.map((path) => ({ path, scope: name })));
     }
     s.mqtt.publish('config', redactConfig(next) as unknown as Record<string, unknown>);
     if (deferred.length)
@@ -366,10 +377,13 @@ export class Agent {
     return false;
   }
 
-  /** Stops and starts one module with the current config; restarting the pipeline also restarts its followers. */
-  private async restartModule(name: string): Promise<boolean> {
+  /**
+   * Stops and starts one module with the current config; restarting the pipeline also restarts its
+   * followers. Says whether all came back, and which modules were restarted.
+   */
+  private async restartModule(name: string): Promise<{ ok: boolean; modules: string[] }> {
     const target = this.modules.find((m) => m.name === name);
-    if (!target) return false;
+    if (!target) return { ok: false, modules: [] };
     const group = name === 'pipeline' ? [target, ...this.modules.filter((m) => m.followsPipeline)] : [target];
     const log = this.services.log;
     log.info({ modules: group.map((m) => m.name) }, 'restarting to apply a config change');
@@ -379,11 +393,17 @@ export class Agent {
       const [r] = this.running.splice(i, 1);
       await this.stopModule(r);
     }
-    let ok = true;
+    let ok = false;
     // Back in module order, so a restarted module sits where it started the first time.
-    for (const m of group) ok = (await this.startModule(m)) && ok;
+    const restarted: string[] = [];
+    for (const m of group) {
+      const started = await this.startModule(m);
+      // A follower that was not running before (it had failed) and still fails does not hold up the target.
+      if (started) restarted.push(m.name);
+      if (m === target) ok = started;
+    }
     this.running.sort((a, b) => this.order(a.module) - this.order(b.module));
-    return ok;
+    return { ok, modules: restarted };
   }
 
   private order(m: AgentModule): number {

@@ -67,6 +67,8 @@ export interface PipelineEvents {
   onSession?(session: NetHeightControl): void;
   /** The net size changed (session start, scale controller, live config), with the reason. */
   onNetSize?(net: NetSize, reason: string): void;
+  /** Capture → publish latency of a processed frame. */
+  onLatency?(ms: number): void;
 }
 
 export interface PipelineOptions {
@@ -342,6 +344,7 @@ export class PosePipeline {
       this.publisher.publish('people', { count: tracked.length, frame: frame.index ?? frame.seq, ts: frame.ts });
     }
     this.emit('onStage', 'publish', performance.now() - t2);
+    this.emit('onLatency', latency);
     this.framesTotal++;
     this.emit('onProgress', frame.seq);
     if (this.hasFrameListener())

@@ -4,7 +4,7 @@
 import type { InferenceBackend, NetSize } from './backend.js';
 import { OutputShapeError } from './backend.js';
 import type { InferenceConfig } from './backends/config-schema.js';
-import { selectBackend } from './backends/select.js';
+import { selectBackend, type SelectBackendOptions } from './backends/select.js';
 import { DEFAULT_MODEL, layoutOf, loadManifest, type ModelLayout, type ModelManifest, type ParserParams } from './manifest.js';
 import { locateModel } from './model-locator.js';
 import { PafParser } from './paf/parser.js';
@@ -33,6 +33,8 @@ export interface PoseRuntimeOptions {
    * in the frame loop. The CLI leaves it off (every image has its own size).
    */
   strictSizes?: boolean;
+  /** Seams of backend selection (a stand-in TensorRT addon and engine directory in tests). */
+  selection?: Pick<SelectBackendOptions, 'addonLoader' | 'engineDirs' | 'createOnnxRuntime'>;
   log?: RuntimeLog;
 }
 
@@ -88,7 +90,7 @@ export class PoseRuntime {
     let backend = opts.backend;
     let reason = 'backend given by the caller';
     if (backend) await backend.load(manifest, modelPath, sizes);
-    else ({ backend, reason } = await selectBackend({ inference, manifest, modelPath, sizes, log }));
+    else ({ backend, reason } = await selectBackend({ inference, manifest, modelPath, sizes, log, ...opts.selection }));
     const runtime = new PoseRuntime(manifest, backend, reason);
     runtime.prepared = new Set(sizes.map((z) => `${z.width}x${z.height}`));
     runtime.strict = opts.strictSizes ?? false;

@@ -37,6 +37,8 @@ export interface MetersSnapshot {
   net: { width: number; height: number } | null;
   /** Net size changes since start, by the reason given to setNetSize. */
   scaleChanges: Record<string, number>;
+  /** Capture → publish latency over the recent window, ms (null before the first frame). */
+  latency: { medianMs: number | null; p99Ms: number | null; count: number; sumMs: number };
 }
 
 export interface StageMetersOptions {
@@ -97,6 +99,7 @@ const defaultNow = (): number => performance.now();
 export class StageMeters {
   private readonly stages = new Map<Stage, StageMeter>();
   private readonly frameTimes: Ring;
+  private readonly latencyMeter: StageMeter;
   private readonly scratch: Float64Array;
   private readonly now: () => number;
   private readonly fpsWindowMs: number;
@@ -110,6 +113,7 @@ export class StageMeters {
     this.now = opts.now ?? defaultNow;
     this.fpsWindowMs = opts.fpsWindowMs ?? 5_000;
     for (const s of STAGES) this.stages.set(s, new StageMeter(window));
+    this.latencyMeter = new StageMeter(window);
     // Enough frame timestamps for 1 kHz over the FPS window would be wasteful; 1024 covers 200 fps at 5 s.
     this.frameTimes = new Ring(1024);
     this.scratch = new Float64Array(window);
@@ -118,6 +122,14 @@ export class StageMeters {
   /** Records one stage's duration for the current frame. */
   record(stage: Stage, ms: number): void {
     const m = this.stages.get(stage)!;
+    m.ring.push(ms);
+    m.count++;
+    m.sumMs += ms;
+  }
+
+  /** Capture → publish latency of one frame. */
+  recordLatency(ms: number): void {
+    const m = this.latencyMeter;
     m.ring.push(ms);
     m.count++;
     m.sumMs += ms;
@@ -167,20 +179,21 @@ export class StageMeters {
     return ((n - 1) * 1000) / (now - ring.newest(n - 1));
   }
 
+  private quantiles(m: StageMeter): { medianMs: number | null; p99Ms: number | null } {
+    const n = m.ring.filled;
+    if (n === 0) return { medianMs: null, p99Ms: null };
+    const sorted = this.scratch.subarray(0, n);
+    sorted.set(m.ring.values.subarray(0, n));
+    sorted.sort();
+    return { medianMs: quantile(sorted, n, 0.5), p99Ms: quantile(sorted, n, 0.99) };
+  }
+
   snapshot(): MetersSnapshot {
     const stages = {} as Record<Stage, StageSnapshot>;
     let drops = 0;
     for (const [name, m] of this.stages) {
       const n = m.ring.filled;
-      let medianMs: number | null = null;
-      let p99Ms: number | null = null;
-      if (n > 0) {
-        const sorted = this.scratch.subarray(0, n);
-        sorted.set(m.ring.values.subarray(0, n));
-        sorted.sort();
-        medianMs = quantile(sorted, n, 0.5);
-        p99Ms = quantile(sorted, n, 0.99);
-      }
+      const { medianMs, p99Ms } = this.quantiles(m);
       drops += m.drops;
       stages[name] = { count: m.count, sumMs: m.sumMs, medianMs, p99Ms, lastMs: n ? m.ring.newest() : null, drops: m.drops };
     }
@@ -193,6 +206,7 @@ export class StageMeters {
       backend: this.backend ? { ...this.backend } : null,
       net: this.net ? { ...this.net } : null,
       scaleChanges: { ...this.scaleChanges },
+      latency: { ...this.quantiles(this.latencyMeter), count: this.latencyMeter.count, sumMs: this.latencyMeter.sumMs },
     };
   }
 }

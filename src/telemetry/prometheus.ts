@@ -78,6 +78,14 @@ function renderMeters(out: Exposition, m: MetersSnapshot): void {
   }
   out.family('pafcast_stage_duration_seconds', 'summary', 'Time per frame spent in each pipeline stage (quantiles over the recent window).', timings);
   out.family('pafcast_frames_total', 'counter', 'Frames fully processed since start.', [{ value: m.frames }]);
+  const lat = m.latency;
+  if (lat && lat.count > 0)
+    out.family('pafcast_latency_seconds', 'summary', 'Capture to publish latency per frame (quantiles over the recent window).', [
+      ...(lat.medianMs !== null ? [{ labels: { quantile: '0.5' }, value: lat.medianMs / 1000 }] : []),
+      ...(lat.p99Ms !== null ? [{ labels: { quantile: '0.99' }, value: lat.p99Ms / 1000 }] : []),
+      { suffix: '_sum', value: lat.sumMs / 1000 },
+      { suffix: '_count', value: lat.count },
+    ]);
   if (m.fps !== null) out.family('pafcast_fps', 'gauge', 'Frames processed per second at the current net size.', [{ value: m.fps }]);
   out.family('pafcast_frames_dropped_total', 'counter', 'Frames dropped, by the stage that dropped them.', drops);
   if (m.net) {

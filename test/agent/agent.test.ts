@@ -59,7 +59,7 @@ describe('Agent', () => {
     next.mqtt.qos.poses = 1;
     next.mqtt.stats_interval_s = 5;
     next.broker.port = port + 1;
-    next.tracking.memory_frames = 3;
+    next.tracking.enabled = false;
     next.inference.backend = 'onnxruntime';
     const change = await agent.applyLive(next);
     expect(change.applied.sort()).toEqual(['mqtt.qos.poses', 'mqtt.stats_interval_s']);
@@ -67,7 +67,7 @@ describe('Agent', () => {
     expect(change.restart).toEqual([
       { path: 'broker.port', scope: 'agent' },
       { path: 'inference.backend', scope: 'pipeline' },
-      { path: 'tracking.memory_frames', scope: 'pipeline' },
+      { path: 'tracking.enabled', scope: 'pipeline' },
     ]);
     expect(agent.services.config.mqtt.qos.poses).toBe(1);
 

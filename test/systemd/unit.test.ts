@@ -25,6 +25,8 @@ function prepareRoot(dir: string): void {
   for (const f of readdirSync(hostUnits).filter((f) => f.endsWith('.target') || f.endsWith('.slice')))
     cpSync(join(hostUnits, f), join(dir, 'usr/lib/systemd/system', f), { dereference: true });
   fakeTool(join(dir, dirname(process.execPath)), basename(process.execPath), 'exit 0');
+  // ExecReload's /bin/kill, which every real system has (procps).
+  fakeTool(join(dir, 'bin'), 'kill', 'exit 0');
 }
 
 function analyze(args: string[], dir: string) {

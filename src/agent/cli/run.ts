@@ -115,7 +115,7 @@ export async function command(argv: string[]): Promise<number> {
   let notify: { stopping(): Promise<void> } | undefined;
   const agent: InstanceType<typeof Agent> = new Agent(config, log, {
     extraModules: (services) => {
-      const built = agentModules(services, { configFile: v.config, env: process.env, flags, applyLive: (next) => agent.applyLive(next) });
+      const built = agentModules(services, { configFile: v.config, env: process.env, flags, applyLive: (next, opts) => agent.applyLive(next, opts) });
       notify = built.notify;
       return built.modules;
     },

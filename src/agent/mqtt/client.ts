@@ -138,6 +138,8 @@ export class AgentMqtt {
   /** Recently sent payloads per retained topic: under 3.1.1 our own publishes come back, and may arrive after a newer value was sent. */
   private readonly recent = new Map<string, Array<{ payload: string; at: number }>>();
   private duplicateReported = false;
+  /** External retained topics to delete on the next connection (deleteRetained while the broker was away). */
+  private readonly pendingDeletes = new Set<string>();
 
   constructor(
     private readonly url: string,
@@ -294,6 +296,8 @@ export class AgentMqtt {
     this.retained.set(this.topic('status'), { topic: this.topic('status'), payload: 'online', qos: this.config.qos.status, retain: true, name: 'status' });
     // Everything retained we own, every time: a broker restarted without persistence has forgotten it.
     for (const m of this.retained.values()) if (m.name !== 'status') this.send(m);
+    for (const t of this.pendingDeletes) this.client!.publish(t, '', { qos: 1, retain: true });
+    this.pendingDeletes.clear();
     const queued = this.queue.drain();
     for (const m of queued) this.send(m);
     this.linkUp = true;
@@ -336,11 +340,15 @@ export class AgentMqtt {
     );
   }
 
-  /** Subscribes to the retained topics we own, to notice when somebody else overwrites them. */
+  /**
+   * Subscribes to the retained topics we own, to notice when somebody else overwrites them, and to
+   * our own `stats`: every agent publishes it periodically, so a stats message that is not ours
+   * means a second agent publishes under this device's topics.
+   */
   private watchOwnRetained(): void {
     const declared = (Object.keys(TOPICS) as TopicName[]).filter((n) => TOPICS[n].direction === 'out' && TOPICS[n].retained).map((n) => this.topic(n));
     const external = [...this.retained.values()].filter((m) => m.name === null).map((m) => m.topic);
-    for (const t of new Set([...declared, ...external])) this.subscribeOnBroker(t, 1, true);
+    for (const t of new Set([...declared, ...external, this.topic('stats')])) this.subscribeOnBroker(t, 0, true);
   }
 
   private isRecentSend(topic: string, payload: string, now: number): boolean {
@@ -357,6 +365,12 @@ export class AgentMqtt {
 
   private onMessage(topic: string, payload: Buffer, retainFlag: boolean): void {
     if (this.stopping) return;
+    if (topic === this.topic('stats')) {
+      // v5: noLocal filters our own; 3.1.1: our own come back and are recognised by their bytes.
+      const text = payload.toString('utf8');
+      if (this.protocol === 5 || !this.isRecentSend(topic, text, Date.now())) this.reportDuplicate(`another client publishes on ${topic}`);
+      return;
+    }
     const mine = this.retained.get(topic);
     if (mine) return this.checkRetained(mine, payload, retainFlag);
     const entry = this.handlers.get(topic);
@@ -414,7 +428,7 @@ export class AgentMqtt {
   }
 
   private send(m: Outgoing): void {
-    if (m.retain) {
+    if (m.retain || m.name === 'stats') {
       const list = this.recent.get(m.topic) ?? [];
       list.push({ payload: m.payload, at: Date.now() });
       if (list.length > ECHO_HISTORY) list.shift();
@@ -455,7 +469,38 @@ export class AgentMqtt {
     const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
     const m: Outgoing = { topic, payload: text, qos: opts.qos ?? 1, retain: opts.retain, name: null };
     if (opts.retain && this.retained.has(topic) === false && this.linkUp) this.subscribeOnBroker(topic, 1, true);
+    this.pendingDeletes.delete(topic);
     this.enqueue(m);
+  }
+
+  /**
+   * Deletes a retained topic outside the device's base, whether the agent owns it now or a previous run
+   * left it there (Home Assistant discovery turned off): the empty retained message goes out now, or on
+   * the next connection.
+   */
+  deleteRetained(topic: string): void {
+    checkExternalTopic(topic);
+    if (topic.startsWith(`${this.base}/`)) throw new TopicError(`${topic} is under the device's own base`);
+    if (this.retained.delete(topic)) this.client?.unsubscribe(topic);
+    if (this.linkUp) this.client!.publish(topic, '', { qos: 1, retain: true });
+    else this.pendingDeletes.add(topic);
+  }
+
+  /** Stops owning an external retained topic but leaves it on the broker (its module restarts and publishes or deletes it again). */
+  forgetRetained(topic: string): void {
+    if (this.retained.get(topic)?.name !== null) return;
+    this.retained.delete(topic);
+    this.client?.unsubscribe(topic);
+  }
+
+  /** Sends the current value of these retained topics again, for a consumer that restarted (Home Assistant's birth message). */
+  resendRetained(names: readonly TopicName[]): void {
+    // While disconnected there is nothing to do: every retained topic goes out on the next connection.
+    if (!this.linkUp) return;
+    for (const name of names) {
+      const m = this.retained.get(this.topic(name));
+      if (m) this.send(m);
+    }
   }
 
   /** Removes a retained topic the agent owned (publishes the empty retained message that deletes it). */

@@ -15,6 +15,7 @@ export interface StatsInputs {
 }
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
+const r1n = (v: number | null) => (v === null ? null : r1(v));
 const r2 = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
 
 export class StatsPublisher {
@@ -34,6 +35,7 @@ export class StatsPublisher {
   /** Pipeline listener that feeds the meters. */
   readonly events: PipelineEvents = {
     onStage: (stage, ms) => this.meters.record(stage, ms),
+    onLatency: (ms) => this.meters.recordLatency(ms),
     onProgress: () => {
       this.meters.frame();
       // Capture counts its drops itself; mirror new ones into the meters' capture stage.
@@ -99,6 +101,7 @@ export class StatsPublisher {
       fps: snap.fps === null ? null : r1(snap.fps),
       capture_dropped: this.inputs.captureDropped(),
       net: snap.net,
+      latency_ms: { median: r1n(snap.latency.medianMs), p99: r1n(snap.latency.p99Ms) },
       backend: snap.backend,
       stages,
       mqtt: this.inputs.mqtt(),

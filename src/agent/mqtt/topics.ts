@@ -55,6 +55,8 @@ export interface StatsPayload {
   /** Frames the capture source skipped because the pipeline was busy (newest frame wins), since start. */
   capture_dropped: number;
   net: { width: number; height: number } | null;
+  /** Capture → publish over the meters' recent window, ms. */
+  latency_ms: { median: number | null; p99: number | null };
   /** Inference backend actually running (from a real run). */
   backend: { backend: string; provider: string; precision?: string } | null;
   stages: Record<string, StageStat>;
@@ -143,6 +145,7 @@ export const TOPICS: { [K in TopicName]: TopicSpec<TopicPayloads[K]> } = {
       fps: 11.8,
       capture_dropped: 2310,
       net: { width: 456, height: 256 },
+      latency_ms: { median: 96.3, p99: 131.8 },
       backend: { backend: 'onnxruntime', provider: 'cpu', precision: 'fp32' },
       stages: {
         capture: { median_ms: 0.4, p99_ms: 2.1, count: 42118, drops: 2310 },

@@ -54,6 +54,8 @@ export class RemoteConfigModule implements AgentModule {
   readonly name = 'remote';
   private handler: ConfigUpdateHandler | undefined;
   private unsubscribe: (() => void) | undefined;
+  /** A request is being handled (its apply step may, if wired wrongly, try to restart this module). */
+  private answering = false;
   /** One request at a time: each sees the config the previous one left. */
   private queue: Promise<void> = Promise.resolve();
 
@@ -130,11 +132,14 @@ export class RemoteConfigModule implements AgentModule {
   private async answer(payload: Buffer): Promise<void> {
     let result: UpdateResult;
     let after: (() => Promise<void>) | undefined;
+    this.answering = true;
     try {
       ({ result, afterAnswer: after } = await this.handler!.handle(payload));
     } catch (e) {
       // The handler answers every rejection itself; this is a bug or an I/O failure. Still answer once.
       result = { request_id: requestIdFromBytes(payload), ok: false, errors: [(e as Error).message], applied: [], restarted: [], restart_required: [] };
+    } finally {
+      this.answering = false;
     }
     this.s.mqtt.publish('config/result', result);
     // Outside this request's turn in the queue: restarting this module waits for the queue to drain.
@@ -145,6 +150,9 @@ export class RemoteConfigModule implements AgentModule {
     // No new requests, then let the one in progress finish (and answer).
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    // Stopped from inside its own request (a restart that was not deferred): waiting for the queue
+    // would wait for ourselves. That request still finishes and answers on its own.
+    if (this.answering) return;
     await this.queue;
   }
 }

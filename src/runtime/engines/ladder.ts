@@ -70,7 +70,8 @@ const NAMED_ASPECTS: Array<[string, number]> = [['16:9', 16 / 9], ['4:3', 4 / 3]
 export function aspectLabel(sizes: NetSize[], stride: number): string {
   const largest = sizes.reduce((a, b) => (b.height > a.height ? b : a));
   const ratio = largest.width / largest.height;
-  const tolerance = stride / 2 / largest.height;
+  // Widths are rounded up to the stride, so the ratio of a size can sit up to stride / height above its aspect.
+  const tolerance = stride / largest.height;
   const named = NAMED_ASPECTS.find(([, r]) => Math.abs(r - ratio) <= tolerance);
   return named ? named[0] : ratio.toFixed(3);
 }

@@ -1,4 +1,8 @@
-// AgentMqtt against a real Mosquitto: topic layout, retained status, last will, the offline queue.
+// AgentMqtt against a real Mosquitto: topic layout, retained status, last will, the offline queue,
+// MQTT 5 properties (read back by mosquitto_sub -V mqttv5) and the fallback to 3.1.1 (aedes).
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,5 +144,56 @@ describe('AgentMqtt', () => {
     expect(agent.counters().reconnects).toBeGreaterThan(0);
     await agent.stop();
     await sub.client.endAsync();
+  });
+
+  it('speaks MQTT 5: poses expire, JSON says so, and a v5 subscriber sees the properties', async () => {
+    const printed: string[] = [];
+    // mosquitto_sub prints topic | content type | message expiry | payload format indicator per message.
+    const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(broker.port), '-V', 'mqttv5', '-t', 't5/dev/#', '-F', '%t|%C|%E|%F']);
+    sub.stdout.setEncoding('utf8').on('data', (d: string) => printed.push(...d.split('\n').filter(Boolean)));
+    await new Promise((r) => setTimeout(r, 300));
+    const agent = new AgentMqtt(broker.url, mqttConfig({ prefix: 't5', poses_expiry_s: 7 }), 'dev', log);
+    agent.start();
+    await agent.waitConnected(10_000);
+    expect(agent.protocolVersion).toBe(5);
+    agent.publish('poses', { frame: 1, ts: 1, source: { width: 1, height: 1 }, model: 'm', net: { width: 8, height: 8 }, latency_ms: 0, people: [] });
+    agent.publish('people', { count: 0, frame: 1, ts: 1 });
+    await until(() => printed.some((l) => l.startsWith('t5/dev/poses')) && printed.some((l) => l.startsWith('t5/dev/people')), 'v5 messages');
+    sub.kill();
+    await agent.stop();
+    const line = (t: string) => printed.find((l) => l.startsWith(`t5/dev/${t}|`))!;
+    // The broker counts the expiry down while it holds a message; delivered at once it still reads 7 (or 6).
+    expect(line('poses')).toMatch(/^t5\/dev\/poses\|application\/json\|[67]\|1$/);
+    expect(line('people')).toMatch(/^t5\/dev\/people\|application\/json\|\|1$/);
+    expect(line('status')).toMatch(/^t5\/dev\/status\|text\/plain\|\|1$/);
+  });
+
+  it('falls back to 3.1.1 with one warning when the broker does not speak v5', async () => {
+    const aedes = await Aedes.createBroker();
+    const server: Server = createServer(aedes.handle);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    const lines: Array<{ level: number; msg: string }> = [];
+    const recording = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const agent = new AgentMqtt(`mqtt://127.0.0.1:${port}`, mqttConfig({ prefix: 't6' }), 'dev', recording);
+    try {
+      const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`);
+      const got: string[] = [];
+      sub.on('message', (t, p) => got.push(`${t} ${p.toString()}`));
+      await sub.subscribeAsync('t6/dev/#', { qos: 1 });
+      agent.start();
+      await agent.waitConnected(10_000);
+      expect(agent.protocolVersion).toBe(4);
+      agent.publish('people', { count: 3, frame: 1, ts: 1 });
+      await until(() => got.some((g) => g.startsWith('t6/dev/people')), 'a message through aedes');
+      const fallbacks = lines.filter((l) => l.msg.startsWith('the MQTT broker does not speak MQTT 5'));
+      expect(fallbacks).toHaveLength(1);
+      expect(lines.filter((l) => l.msg.startsWith('MQTT connection failed'))).toEqual([]);
+      await sub.endAsync(true);
+    } finally {
+      await agent.stop();
+      await new Promise<void>((r) => aedes.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });

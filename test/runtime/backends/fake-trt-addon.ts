@@ -73,6 +73,12 @@ export function fakeTrtAddon(opts: FakeAddonOptions = {}): FakeAddon {
       calls.push(`run(${this.shape?.join('x')})`);
       if (!this.shape) throw new Error('input shape not set before run');
       const s = this.shapes(this.shape);
+      // As the real addon (engine_session.cc): a bound buffer smaller than the current shape needs is refused, never overrun.
+      for (const [name, dims] of Object.entries(s)) {
+        const buf = this.bound.get(name);
+        if (!buf) throw new Error(`tensor ${name} has no buffer bound`);
+        if (buf.byteLength < dims.reduce((a, b) => a * b, 1) * 4) throw new Error(`buffer bound to ${name} is smaller than the current shape needs`);
+      }
       const input = new Float32Array(this.bound.get(inputName)!, 0, 3 * this.shape[2] * this.shape[3]);
       const hm = new Float32Array(this.bound.get('heatmaps')!, 0, s.heatmaps.reduce((a, b) => a * b, 1));
       hm.fill(input[0] + 1);
