@@ -12,6 +12,7 @@
 #   --offline            npm ci from the local npm cache only (prepare it with `npm ci` once)
 #   --models-from SRC    fetch the model files from SRC (base URL or directory) after installing
 #   --no-tensorrt        skip building the TensorRT addon and engines on a Jetson
+#   --no-mosquitto       do not install Mosquitto (the embedded broker then runs aedes: MQTT 3.1.1 only)
 #   --start              (re)start the service at the end
 #   -h, --help           this text
 #
@@ -27,6 +28,7 @@ NODE_MODULES=""
 OFFLINE=0
 MODELS_FROM=""
 TENSORRT=1
+MOSQUITTO=1
 START=0
 # Node 20's official Linux builds need glibc 2.28 (Ubuntu 20.04 / JetPack 5 and later).
 GLIBC_MIN=2.28
@@ -45,6 +47,7 @@ while [ $# -gt 0 ]; do
     --offline) OFFLINE=1; shift ;;
     --models-from) MODELS_FROM=${2:?--models-from needs a URL or directory}; shift 2 ;;
     --no-tensorrt) TENSORRT=0; shift ;;
+    --no-mosquitto) MOSQUITTO=0; shift ;;
     --start) START=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown option \"$1\" (see --help)" ;;
@@ -216,6 +219,52 @@ else
       || say "TensorRT: engine build failed; the service falls back to onnxruntime. Retry: sudo -u pafcast $NODE $PREFIX/bin/pafcast.js engines build -c /etc/pafcast/config.json"
   else
     say "TensorRT: addon build failed (see above); the service falls back to onnxruntime"
+  fi
+fi
+
+# --- Mosquitto: the MQTT 5 engine of the embedded broker (pafcast runs its own instance of it) ---
+# MQTT 5 arrived in Mosquitto 1.6. Debian 11/12 ship 2.0.11, Ubuntu 20.04 1.6.9, 22.04 2.0.11,
+# 24.04 2.0.18: all speak it. Ubuntu 18.04's 1.4.15 does not (and JetPack 4 cannot run pafcast anyway).
+# `mosquitto -h` exits with 3 after printing its version.
+mosquitto_version() { { "$1" -h 2>/dev/null || true; } | sed -n 's/^mosquitto version \([0-9][0-9.]*\).*/\1/p' | head -n1; }
+speaks_mqtt5() { [ "$(printf '%s\n%s\n' 1.6 "$1" | sort -V | head -n1)" = 1.6 ]; }
+mosquitto_installed_now=0
+if [ "$MOSQUITTO" = 0 ]; then
+  say "Mosquitto: skipped (--no-mosquitto); without it the embedded broker runs aedes (MQTT 3.1.1 only: Home Assistant 2027.1 and later cannot connect)"
+else
+  mosq=$(command -v mosquitto || true)
+  if [ -z "$mosq" ]; then
+    if [ "$SCRATCH" = 1 ]; then
+      would "install Debian/Ubuntu's mosquitto package (apt-get install --no-install-recommends mosquitto) for the embedded MQTT 5 broker, and disable the package's own mosquitto.service"
+    elif command -v apt-get >/dev/null; then
+      say "installing Mosquitto (apt-get install mosquitto) for the embedded MQTT 5 broker"
+      apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mosquitto >/dev/null; }
+      if apt_install || { apt-get update -q >/dev/null && apt_install; }; then
+        mosquitto_installed_now=1
+        mosq=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+      else
+        say "Mosquitto: apt-get install failed (offline?); the embedded broker runs aedes (MQTT 3.1.1 only) until it is installed: sudo apt install mosquitto"
+      fi
+    else
+      say "Mosquitto: no apt-get on this system: install Mosquitto >= 1.6 with its package manager for MQTT 5; until then the embedded broker runs aedes (MQTT 3.1.1 only)"
+    fi
+  fi
+  if [ -n "$mosq" ]; then
+    mosq_v=$(mosquitto_version "$mosq")
+    if [ -z "$mosq_v" ]; then
+      say "Mosquitto: $mosq did not report a version; the embedded broker may fall back to aedes (check: pafcast doctor)"
+    elif speaks_mqtt5 "$mosq_v"; then
+      say "Mosquitto $mosq_v ($mosq) speaks MQTT 5 and 3.1.1: the embedded broker uses it"
+    else
+      say "Mosquitto $mosq_v ($mosq) does not speak MQTT 5 (1.6 or later does; Ubuntu 18.04 ships 1.4): the embedded broker runs aedes (MQTT 3.1.1 only) until a newer Mosquitto is installed"
+    fi
+  fi
+  # The package starts a system broker on port 1883, where pafcast's own one listens by default.
+  if [ "$mosquitto_installed_now" = 1 ] && [ -d /run/systemd/system ]; then
+    systemctl disable --now mosquitto.service >/dev/null 2>&1 || true
+    say "disabled the package's mosquitto.service: pafcast starts and stops its own Mosquitto (broker.port, default 1883)"
+  elif [ "$SCRATCH" = 0 ] && [ -d /run/systemd/system ] && systemctl is-active --quiet mosquitto.service 2>/dev/null; then
+    say "note: mosquitto.service is running here and holds port 1883: to use it, set mqtt.url to mqtt://127.0.0.1:1883 in /etc/pafcast/config.json; or set broker.port to run pafcast's own beside it"
   fi
 fi
 

@@ -80,8 +80,16 @@ interface Running {
 /** Starts the embedded broker; only created when mqtt.url is empty. */
 class BrokerModule implements AgentModule {
   readonly name = 'broker';
-  constructor(private readonly broker: EmbeddedBroker) {}
-  start = () => this.broker.start();
+  constructor(
+    private readonly broker: EmbeddedBroker,
+    private readonly stats: StatsPublisher,
+  ) {}
+  async start(scope: ModuleScope): Promise<void> {
+    await this.broker.start();
+    // Which engine serves the device (MQTT 5 or not, restarts, refusals): in `stats` and /metrics.
+    scope.own(this.stats.addSection('broker', () => this.broker.statsSection()));
+    scope.own(this.stats.addMetrics('broker', () => this.broker.metricFamilies()));
+  }
   stop = () => this.broker.stop();
 }
 
@@ -262,7 +270,7 @@ export class Agent {
     const log = this.services.log;
     // The broker has to listen before the client's first attempt; if it cannot (port taken),
     // the client still tries the same address, where another broker may well be listening.
-    if (this.broker) await this.startModule(new BrokerModule(this.broker));
+    if (this.broker) await this.startModule(new BrokerModule(this.broker, this.services.stats));
     const mqtt = this.services.mqtt;
     mqtt.start();
     this.services.health.add('mqtt', () => mqtt.problem());
@@ -421,7 +429,9 @@ export class Agent {
     }
     await this.services.mqtt.stop();
     // The embedded broker goes last so that `stopped` reaches subscribers through it.
-    if (this.broker) await this.broker.stop().catch(() => undefined);
+    const broker = this.running.find((r) => r.module.name === 'broker');
+    if (broker) await this.stopModule(broker);
+    else if (this.broker) await this.broker.stop().catch(() => undefined);
     this.running.length = 0;
     log.info('agent stopped');
   }

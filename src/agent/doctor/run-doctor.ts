@@ -1,5 +1,6 @@
 // Runs every doctor check in order and renders the report (text lines or JSON).
 
+import { disableOnnxRuntimeTelemetry } from '../../runtime/backends/ort-env.js';
 import { execFile } from 'node:child_process';
 import type { AgentConfig } from '../config/schema.js';
 import { loadTrtAddon } from '../../runtime/backends/tensorrt.js';
@@ -7,8 +8,10 @@ import { DEFAULT_LADDER_HEIGHTS } from '../../runtime/engines/ladder.js';
 import { engineSearchDirs } from '../../runtime/engines/naming.js';
 import { checkBoard, checkCameras, checkEncoder, checkPowerMode, checkRelease, checkThermal, readBoardFacts } from './board-checks.js';
 import { checkFfmpeg, checkGstreamer, checkNvidiaElements } from './media-checks.js';
+import { checkBroker } from './broker-checks.js';
 import { checkMqtt, probeBroker } from './mqtt-check.js';
-import { checkGlibc, checkNode, checkOnnxRuntime, checkSharp, checkWrtc } from './runtime-checks.js';
+import { checkPreviewEncoder, checkPreviewTransport } from './preview-checks.js';
+import { checkGlibc, checkNode, checkOnnxRuntime, checkSharp } from './runtime-checks.js';
 import { checkAddon, checkEngines, checkTensorRtInstall } from './tensorrt-checks.js';
 import type { CheckResult, CommandRunner, DoctorContext, Verdict } from './types.js';
 
@@ -21,10 +24,13 @@ export async function runDoctor(ctx: DoctorContext): Promise<CheckResult[]> {
   results.push(addon);
   const ladder = ctx.config.telemetry.scale.ladder.length ? ctx.config.telemetry.scale.ladder : DEFAULT_LADDER_HEIGHTS;
   results.push(await checkEngines(ctx, board, identity, ladder));
-  results.push(await checkOnnxRuntime(ctx), await checkSharp(ctx), await checkWrtc(ctx));
+  results.push(await checkOnnxRuntime(ctx), await checkSharp(ctx));
   results.push(await checkFfmpeg(ctx), await checkGstreamer(ctx), await checkNvidiaElements(ctx, board));
-  results.push(await checkEncoder(ctx, board), await checkCameras(ctx), await checkThermal(ctx), await checkPowerMode(ctx, board));
+  results.push(await checkEncoder(ctx, board), await checkPreviewEncoder(ctx, board), await checkPreviewTransport(ctx));
+  results.push(await checkCameras(ctx), await checkThermal(ctx), await checkPowerMode(ctx, board));
   results.push(await checkMqtt(ctx));
+  const broker = await checkBroker(ctx);
+  if (broker) results.push(broker);
   return results;
 }
 
@@ -61,6 +67,7 @@ export function processGlibc(): string | null {
  * Imported lazily: a broken onnxruntime must fail its own check, not the whole doctor.
  */
 export async function onnxRuntimeProviders(): Promise<string[]> {
+  disableOnnxRuntimeTelemetry();
   const ort = await import('onnxruntime-node');
   return ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name);
 }

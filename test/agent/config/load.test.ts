@@ -17,7 +17,7 @@ describe('defaultConfig', () => {
     expect(c.mqtt.url).toBe('');
     expect(c.mqtt.prefix).toBe('pafcast');
     expect(c.mqtt.qos).toEqual({ status: 1, poses: 0, people: 1, stats: 0, config: 1 });
-    expect(c.broker).toEqual({ host: '127.0.0.1', port: 1883 });
+    expect(c.broker).toMatchObject({ engine: 'auto', host: '127.0.0.1', port: 1883, max_message_bytes: 1048576 });
     expect(c.http.port).toBe(8080);
     expect(c.inference.model).toBe('lightweight-openpose-coco18');
     expect(c.log.level).toBe('info');
@@ -46,7 +46,7 @@ describe('loadConfig', () => {
     expect(config.mqtt.url).toBe('mqtt://broker:1883');
     expect(config.mqtt.qos.poses).toBe(1);
     expect(config.mqtt.qos.status).toBe(1);
-    expect(config.broker).toEqual({ host: '127.0.0.1', port: 18830 });
+    expect(config.broker).toMatchObject({ host: '127.0.0.1', port: 18830 });
   });
 
   it('lets environment override the file and flags override the environment', () => {

@@ -11,6 +11,7 @@ import { command } from '../../../src/agent/cli/doctor.js';
 import { loadConfig } from '../../../src/agent/config/load.js';
 import { runDoctor } from '../../../src/agent/doctor/run-doctor.js';
 import type { CheckResult, CommandResult, CommandRunner, DoctorContext, Verdict } from '../../../src/agent/doctor/types.js';
+import { PROBED_ELEMENTS } from '../../../src/agent/preview/encoder-probe.js';
 import { BackendUnavailableError } from '../../../src/runtime/backend.js';
 import { fakeTrtAddon } from '../../runtime/backends/fake-trt-addon.js';
 import { writeEngine } from '../../runtime/engines/fixtures.js';
@@ -45,7 +46,7 @@ const media = (missing: string[] = []): Record<string, CommandResult> => ({
   // Stand-in first lines, not recorded outputs: the checks only look at the exit code and echo line 1.
   'ffmpeg -hide_banner -version': ok('ffmpeg version (stand-in)\n'),
   'gst-launch-1.0 --version': ok('gst-launch-1.0 version (stand-in)\n'),
-  ...Object.fromEntries(['nvv4l2decoder', 'nvvidconv', 'nvarguscamerasrc'].map((el) => [`gst-inspect-1.0 ${el}`, missing.includes(el) ? noElement(el) : ok()])),
+  ...Object.fromEntries(['nvv4l2decoder', 'nvvidconv', 'nvarguscamerasrc', ...PROBED_ELEMENTS].map((el) => [`gst-inspect-1.0 ${el}`, missing.includes(el) ? noElement(el) : ok()])),
 });
 
 function context(board: string, patch: Partial<DoctorContext> & { flags?: Record<string, unknown> }): DoctorContext {
@@ -68,7 +69,10 @@ describe('doctor on a TX2 with JetPack 4.6.1 (no addon built yet)', () => {
   const ctx = () => context('tx2-jp46', {
     glibc: '2.27',
     run: runner({ ...media(), 'nvpmodel -q': { code: 255, stdout: '', stderr: 'NVPM ERROR: failed to open /var/lib/nvpmodel/status\n' } }),
-    importModule: async (name) => { throw name === 'sharp' ? sharpError : wrtcError; },
+    importModule: async (name) => {
+      if (name === 'werift') return {}; // pure TypeScript: loads on any glibc
+      throw name === 'sharp' ? sharpError : wrtcError;
+    },
     flags: { 'mqtt.url': 'mqtt://broker.lan:1883' },
   });
 
@@ -76,7 +80,8 @@ describe('doctor on a TX2 with JetPack 4.6.1 (no addon built yet)', () => {
     const results = await runDoctor(ctx());
     expect(verdicts(results)).toEqual({
       board: 'OK', jetpack: 'OK', glibc: 'WARN', node: 'OK', tensorrt: 'OK', 'tensorrt.addon': 'WARN', 'tensorrt.engines': 'WARN',
-      onnxruntime: 'OK', sharp: 'FAIL', wrtc: 'WARN', ffmpeg: 'OK', gstreamer: 'OK', 'gstreamer.nvidia': 'OK', encoder: 'OK', cameras: 'OK',
+      onnxruntime: 'OK', sharp: 'FAIL', ffmpeg: 'OK', gstreamer: 'OK', 'gstreamer.nvidia': 'OK', encoder: 'OK',
+      'preview.encoder': 'OK', 'preview.transport': 'OK', cameras: 'OK',
       thermal: 'OK', power: 'WARN', mqtt: 'OK',
     });
   });
@@ -88,8 +93,9 @@ describe('doctor on a TX2 with JetPack 4.6.1 (no addon built yet)', () => {
     expect(byId(results, 'glibc').fix).toMatch(/unofficial-builds.nodejs.org \(linux-arm64-glibc-217\)/);
     expect(byId(results, 'tensorrt').detail).toBe('8.2.1 (/usr/include/aarch64-linux-gnu/NvInferVersion.h, /usr/lib/aarch64-linux-gnu/libnvinfer.so.8)');
     expect(byId(results, 'tensorrt.addon').fix).toMatch(/^build it: scripts\/build-tensorrt-addon.sh/);
-    expect(byId(results, 'wrtc').detail).toContain("GLIBC_2.34' not found");
-    expect(byId(results, 'wrtc').fix).toMatch(/prebuilt needs glibc 2.34 \(JetPack 6\).*preview.enabled=false/);
+    // The live view on glibc 2.27: NVENC through GStreamer, WebRTC in TypeScript (no glibc-2.34 binary).
+    expect(byId(results, 'preview.encoder').detail).toBe('nvv4l2h264enc (hardware H.264): NVENC (/dev/nvhost-msenc) with nvv4l2h264enc and nvvidconv (preview.enabled is false)');
+    expect(byId(results, 'preview.transport').detail).toMatch(/^werift: WebRTC in TypeScript, no native code/);
     expect(byId(results, 'thermal').detail).toMatch(/^8: BCPU-therm/);
     expect(byId(results, 'power').detail).toMatch(/nvpmodel -q gave no mode \(exit 255: NVPM ERROR/);
     expect(byId(results, 'sharp').fix).toMatch(/prebuilt libvips needs glibc 2.28/);
@@ -118,7 +124,8 @@ describe('doctor on a Xavier with JetPack 5.1 (addon built, engine present, brok
     const results = await runDoctor(await ctx());
     expect(verdicts(results)).toEqual({
       board: 'OK', jetpack: 'OK', glibc: 'WARN', node: 'OK', tensorrt: 'OK', 'tensorrt.addon': 'OK', 'tensorrt.engines': 'OK',
-      onnxruntime: 'OK', sharp: 'OK', wrtc: 'WARN', ffmpeg: 'OK', gstreamer: 'OK', 'gstreamer.nvidia': 'WARN', encoder: 'OK', cameras: 'WARN',
+      onnxruntime: 'OK', sharp: 'OK', ffmpeg: 'OK', gstreamer: 'OK', 'gstreamer.nvidia': 'WARN', encoder: 'OK',
+      'preview.encoder': 'OK', 'preview.transport': 'OK', cameras: 'WARN',
       thermal: 'OK', power: 'OK', mqtt: 'FAIL',
     });
     expect(byId(results, 'jetpack').detail).toBe('L4T R35.2.1 = JetPack 5.1');
@@ -145,7 +152,8 @@ describe('doctor on an Orin Nano with JetPack 6.2 (engine from before the upgrad
   async function ctx() {
     const engineDir = await mkdtemp(join(tmpdir(), 'pafcast-doctor-'));
     await writeEngine(engineDir, { identity: { tensorrt: '8.6.2', gpu: { name: 'Orin', computeCapability: '8.7' } } });
-    const run = runner({ ...media(), 'nvpmodel -q': ok(recordedNvpmodel('Jetson Orin Nano devkit (Super)')) });
+    // Mosquitto as Ubuntu 22.04 (JetPack 6) installs it (scripts/install.sh): the embedded broker line is OK.
+    const run = runner({ ...media(), 'nvpmodel -q': ok(recordedNvpmodel('Jetson Orin Nano devkit (Super)')), 'mosquitto -h': { code: 3, stdout: 'mosquitto version 2.0.11\n', stderr: '' } });
     return context('orin-nano-jp6', {
       glibc: '2.35', run, engineDirs: [engineDir],
       addonLoader: () => fakeTrtAddon({ info: { runtime: '10.3.0', compiledWith: '10.3.0' } }),
@@ -157,8 +165,9 @@ describe('doctor on an Orin Nano with JetPack 6.2 (engine from before the upgrad
     const results = await runDoctor(c);
     expect(verdicts(results)).toEqual({
       board: 'OK', jetpack: 'OK', glibc: 'OK', node: 'OK', tensorrt: 'OK', 'tensorrt.addon': 'OK', 'tensorrt.engines': 'WARN',
-      onnxruntime: 'OK', sharp: 'OK', wrtc: 'OK', ffmpeg: 'OK', gstreamer: 'OK', 'gstreamer.nvidia': 'OK', encoder: 'WARN', cameras: 'OK',
-      thermal: 'OK', power: 'OK', mqtt: 'OK',
+      onnxruntime: 'OK', sharp: 'OK', ffmpeg: 'OK', gstreamer: 'OK', 'gstreamer.nvidia': 'OK', encoder: 'WARN',
+      'preview.encoder': 'OK', 'preview.transport': 'OK', cameras: 'OK',
+      thermal: 'OK', power: 'OK', mqtt: 'OK', broker: 'OK',
     });
     expect(byId(results, 'board').detail).toBe('NVIDIA Jetson Orin Nano Engineering Reference Developer Kit Super (orin-nano)');
     expect(byId(results, 'jetpack').detail).toBe('L4T R36.4.3 = JetPack 6.2');
@@ -171,7 +180,7 @@ describe('doctor on an Orin Nano with JetPack 6.2 (engine from before the upgrad
     // Every command doctor ran went to the stand-in.
     expect((c.run as CommandRunner & { calls: string[] }).calls).toEqual([
       'ffmpeg -hide_banner -version', 'gst-launch-1.0 --version', 'gst-inspect-1.0 nvv4l2decoder', 'gst-inspect-1.0 nvvidconv',
-      'gst-inspect-1.0 nvarguscamerasrc', 'nvpmodel -q',
+      'gst-inspect-1.0 nvarguscamerasrc', 'gst-launch-1.0 --version', ...PROBED_ELEMENTS.map((el) => `gst-inspect-1.0 ${el}`), 'nvpmodel -q', 'mosquitto -h',
     ]);
   });
 
@@ -182,7 +191,8 @@ describe('doctor on an Orin Nano with JetPack 6.2 (engine from before the upgrad
     const text = out.join('');
     expect(text).toMatch(/^OK   board +NVIDIA Jetson Orin Nano/m);
     expect(text).toMatch(/^WARN hardware video encoder +Orin Nano has no NVENC\n +fix: the preview encodes in software/m);
-    expect(text).toMatch(/\n16 OK, 2 WARN, 0 FAIL\n$/);
+    expect(text).toMatch(/^OK   live view encoder +x264enc \(software H.264, on the CPU\): software encoder \(not nvv4l2h264enc: no NVENC device node/m);
+    expect(text).toMatch(/\n18 OK, 2 WARN, 0 FAIL\n$/);
   });
 });
 
