@@ -2,6 +2,8 @@
 // start order: HTTP first so the others can register routes, then what watches the pipeline.
 
 import type { AgentModule, AgentServices } from './agent.js';
+import { HomeAssistantComponents } from './homeassistant/components.js';
+import { HomeAssistantModule } from './homeassistant/module.js';
 import { HttpModule } from './http/module.js';
 import { NotifyModule } from './notify/module.js';
 import { PreviewModule } from './preview/module.js';
@@ -11,6 +13,8 @@ import { TelemetryModule } from './telemetry-module.js';
 export function agentModules(s: AgentServices, remote: RemoteModuleOptions): { modules: AgentModule[]; notify: NotifyModule | undefined } {
   const { config, log } = s;
   const modules: AgentModule[] = [];
+  // Home Assistant entities of other modules (the pose events' zones and events): they add them when they start.
+  const haComponents = new HomeAssistantComponents();
   const http = config.http.enabled ? new HttpModule(config.http, log.child({ module: 'http' }), () => s.health.report()) : undefined;
   if (http) modules.push(http);
   if (http && config.preview.enabled) modules.push(new PreviewModule(s, http.server));
@@ -25,5 +29,7 @@ export function agentModules(s: AgentServices, remote: RemoteModuleOptions): { m
     log.error({ err: (e as Error).message }, 'sd_notify is unavailable');
   }
   modules.push(new RemoteConfigModule(s, remote));
+  // Discovery goes last, so that its first message has the entities the modules above add to haComponents.
+  modules.push(new HomeAssistantModule(s, haComponents));
   return { modules, notify };
 }

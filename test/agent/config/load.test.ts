@@ -90,7 +90,7 @@ describe('loadConfig', () => {
   it('rejects unknown keys in the file, the environment and the flags', () => {
     const file = configFile(JSON.stringify({ mqtt: { urll: 'mqtt://x' }, cameras: {} }));
     const { errors } = loadConfig({ file, env: { PAFCAST__MQTT__NOPE: '1' }, flags: { 'broker.address': '0.0.0.0' } });
-    expect(errors.some((e) => e.startsWith('mqtt.urll: unknown key (known: url, prefix'))).toBe(true);
+    expect(errors.some((e) => e.startsWith('mqtt.urll: unknown key (known: url, protocol_version, poses_expiry_s, session_expiry_s, prefix'))).toBe(true);
     expect(errors.some((e) => e.startsWith('cameras: unknown key'))).toBe(true);
     expect(errors).toContain('mqtt.nope: unknown key (from environment PAFCAST__MQTT__NOPE)');
     expect(errors).toContain('broker.address: unknown key (from command line)');
