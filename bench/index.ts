@@ -1,5 +1,5 @@
 // `npm run bench`: prints tables of medians. Nothing here asserts on time; the numbers are for people.
-//   PAFCAST_BENCH=runtime,parser,e2e,preview  choose sections (default: all)
+//   PAFCAST_BENCH=runtime,parser,events,tracking,e2e,preview  choose sections (default: all)
 //   PAFCAST_BENCH_FRAMES=60                   street.avi frames per runtime row
 
 import { existsSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { table, type Row } from './table.js';
 
 const shared = process.env.PAFCAST_SHARED ?? resolve(packageRoot, '..', 'shared');
 const video = resolve(shared, 'media', 'street.avi');
-const sections = (process.env.PAFCAST_BENCH ?? 'runtime,parser,e2e,preview').split(',');
+const sections = (process.env.PAFCAST_BENCH ?? 'runtime,parser,events,tracking,e2e,preview').split(',');
 const frameCount = Number(process.env.PAFCAST_BENCH_FRAMES ?? 60);
 
 /** Sections written later or elsewhere are imported by computed path, so a missing one is reported, not a build error. */
@@ -43,11 +43,19 @@ async function main(): Promise<void> {
     });
   });
   await section('parser', 'Parse time against people count (synthetic maps, COCO-18 layout)', () => benchParser());
+  await section('events', 'Pose events: PoseEvents.update per frame (4 zones, 2 lines, falls and gestures on)', async () => {
+    const mod = (await import(optional('events'))) as { benchEvents(): Promise<Row[]> };
+    return mod.benchEvents();
+  });
+  await section('tracking', 'Tracking on street.avi: share of the eye-checked people\'s frames carrying their majority id', async () => {
+    const mod = (await import(optional('tracking'))) as { benchTracking(): Promise<Row[]> };
+    return mod.benchTracking();
+  });
   await section('e2e', 'End to end: pafcast run on street.avi at net height 256', async () => {
     const mod = (await import(optional('e2e'))) as { benchEndToEnd(video: string): Promise<Row[]> };
     return mod.benchEndToEnd(video);
   });
-  await section('preview', 'Live view: agent CPU and FPS with 0 and 1 viewer', async () => {
+  await section('preview', 'Live view: agent and encoder CPU and FPS with 0, 1 and 3 viewers', async () => {
     const mod = (await import(optional('preview'))) as { benchPreview(): Promise<Row[]> };
     return mod.benchPreview();
   });

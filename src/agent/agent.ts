@@ -140,6 +140,8 @@ class PipelineModule implements AgentModule {
     scope.own(pipeline.on(stats.events));
     // The session is the one owner of the net size; the meters (and so stats and /metrics) mirror it.
     scope.own(pipeline.on({ onNetSize: (net, reason) => stats.meters.setNetSize(net, reason) }));
+    // The runtime is prepared for the probed frame size before capture starts its process.
+    capture.beforeLaunch = (format) => pipeline.prepare(format);
     capture.start();
     void pipeline.start().then((end) => {
       // 'stopped' comes from stop() (shutdown or a restart for a config change): not an end of the source.

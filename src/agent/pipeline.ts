@@ -35,7 +35,10 @@ export interface FrameSource {
 }
 
 export interface PoseTracking {
-  update(people: Person[], tsMs: number): readonly TrackedPerson[];
+  /** `mediaMs`: the frame's source time (PipelineFrame.mediaMs). */
+  update(people: Person[], mediaMs: number): readonly TrackedPerson[];
+  /** People present after the last update, held steady in time (tracking.count_hold_ms); default: tracked.length. */
+  readonly count?: number;
 }
 
 export interface PosePublisher {
@@ -142,6 +145,7 @@ export class PosePipeline {
   private readonly log: Logger;
   private options: PipelineOptions;
   private session: PipelineSession | undefined;
+  private opening: Promise<PipelineSession | null> | undefined;
   private parserParams: Partial<ParserParams> = {};
   private running: Promise<PipelineEnd> | undefined;
   private stopping = false;
@@ -198,6 +202,14 @@ export class PosePipeline {
 
   stats(): { frames: number; errors: number; skipped: number; net: NetSize | null } {
     return { frames: this.framesTotal, errors: this.errorsTotal, skipped: this.skippedTotal, net: this.session?.net ?? null };
+  }
+
+  /**
+   * Opens the session for frames of `format` ahead of the first one (capture calls this before it
+   * starts its process), so the first frames are not spent waiting for the model to load.
+   */
+  async prepare(format: FrameFormat): Promise<void> {
+    await this.sessionFor(format);
   }
 
   /** Starts the loop; the promise it returns settles when the source ends or stop() is called. */
@@ -268,9 +280,21 @@ export class PosePipeline {
     this.emit('onError', error);
   }
 
-  /** The session for this frame's format: the current one, or a new one opened for it (null while retrying). */
-  private async sessionFor(frame: PipelineFrame): Promise<PipelineSession | null> {
-    const format: FrameFormat = { width: frame.width, height: frame.height, sourceWidth: frame.sourceWidth, sourceHeight: frame.sourceHeight };
+  /** The session for this format: the current one, or a new one opened for it (null while retrying). One opening at a time. */
+  private async sessionFor(f: FrameFormat): Promise<PipelineSession | null> {
+    while (this.opening) await this.opening;
+    const format: FrameFormat = { width: f.width, height: f.height, sourceWidth: f.sourceWidth, sourceHeight: f.sourceHeight };
+    if (this.session && sameFormat(this.session.format, format)) return this.session;
+    const opening = this.open(format);
+    this.opening = opening;
+    try {
+      return await opening;
+    } finally {
+      if (this.opening === opening) this.opening = undefined;
+    }
+  }
+
+  private async open(format: FrameFormat): Promise<PipelineSession | null> {
     const old = this.session;
     if (old && sameFormat(old.format, format)) return old;
     if (performance.now() < this.sessionRetryAt) return null;
@@ -339,9 +363,10 @@ export class PosePipeline {
       };
       this.publisher.publish('poses', message);
     }
-    if (tracked.length !== this.lastCount) {
-      this.lastCount = tracked.length;
-      this.publisher.publish('people', { count: tracked.length, frame: frame.index ?? frame.seq, ts: frame.ts });
+    const count = this.tracker.count ?? tracked.length;
+    if (count !== this.lastCount) {
+      this.lastCount = count;
+      this.publisher.publish('people', { count, frame: frame.index ?? frame.seq, ts: frame.ts });
     }
     this.emit('onStage', 'publish', performance.now() - t2);
     this.emit('onLatency', latency);

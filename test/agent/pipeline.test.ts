@@ -67,7 +67,9 @@ function pipeline(
   rec: Recorder,
   opts: Partial<{ skipEmptyFrames: boolean; tracking: boolean; heights: number[]; formats: FrameFormat[] }> = {},
 ) {
-  const tracker = new PoseTracker({ enabled: opts.tracking ?? true }, K, sigmasFor(manifest));
+  // Confirmed at first sight and counted only while seen, so these tests see the pipeline, not the tracker's
+  // hysteresis (the tracker's own tests cover that; 'publishes the tracker's stable count' below uses it).
+  const tracker = new PoseTracker({ enabled: opts.tracking ?? true, confirm_hits: 1, confirm_ms: 0, count_hold_ms: 0 }, K, sigmasFor(manifest));
   const openSession: SessionOpener = async (format) => {
     opts.formats?.push(format);
     return { estimator: est, heights: opts.heights ?? [manifest.input_size.default_height] };
@@ -114,6 +116,34 @@ describe('PosePipeline', () => {
     expect(idsOf(4)).toEqual([idsOf(0)[0]]);
     expect(new Set(idsOf(0)).size).toBe(2);
     expect(rec.of('people').map((m) => [m.count, m.frame])).toEqual([[2, 0], [1, 3]]);
+  });
+
+  it('publishes the tracker\'s stable count and the source frame index', async () => {
+    const rec = new Recorder();
+    // Default tracking: confirmed after 60 ms (frame 2 at 40 ms a frame), then counted until 2 s after last seen.
+    const est = new ScriptedEstimator((i) => (i < 4 || i === 6 ? [person(40, 30)] : []));
+    let seq = 0;
+    const source: FrameSource = {
+      async next() {
+        if (seq >= 8) return null;
+        const s = seq++;
+        // Source frames 10, 12, 14…: the index, not the capture sequence, is what `frame` says.
+        return { data: new Uint8Array(320 * 180 * 3), width: 320, height: 180, order: 'bgr', seq: s, ts: 5_000 + s * 40, index: 10 + 2 * s, mediaMs: (10 + 2 * s) * 20, sourceWidth: 1280, sourceHeight: 720 };
+      },
+    };
+    const p = new PosePipeline({
+      source,
+      openSession: async () => ({ estimator: est, heights: [manifest.input_size.default_height] }),
+      tracker: new PoseTracker({}, K, sigmasFor(manifest)),
+      publisher: rec,
+      options: { height: 0, skipEmptyFrames: false, decimals: 1, model: manifest.name },
+      log,
+    });
+    await p.start();
+    expect(rec.of('poses').map((m) => m.frame)).toEqual([10, 12, 14, 16, 18, 20, 22, 24]);
+    expect(rec.of('poses').map((m) => m.people.map((q) => q.id))).toEqual([[-1], [-1], [1], [1], [], [], [1], []]);
+    // 0 until confirmed, then 1 throughout: the gaps are far shorter than count_hold_ms.
+    expect(rec.of('people').map((m) => [m.count, m.frame])).toEqual([[0, 10], [1, 14]]);
   });
 
   it('skips frames with nobody when asked, but still reports the count', async () => {

@@ -14,7 +14,7 @@ import { basename } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { CaptureConfigSchema, type CaptureConfig } from './config-schema.js';
 import { lastLine } from './exec.js';
-import { FrameAssembler, type CapturedFrame } from './frame-pool.js';
+import { FrameAssembler, LIVE_TIMING, type CapturedFrame, type FrameTiming } from './frame-pool.js';
 import { planCommand, type CommandPlan } from './pipelines.js';
 import { probeInput, probeSource } from './probe.js';
 import { classifySource, endsByItself, type SourceSpec } from './source-uri.js';
@@ -94,6 +94,8 @@ export class CaptureSource extends EventEmitter {
   private lastFrameAt = 0;
   private imageIndex = 0;
   private imagePassFrames = 0;
+  /** Source time at which the current pass over an image directory started (mediaMs of its image 0). */
+  private imagePassOffsetMs = 0;
 
   private failures = 0;
   private restarts = 0;
@@ -101,6 +103,14 @@ export class CaptureSource extends EventEmitter {
   private retryTimer: NodeJS.Timeout | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
   private imageTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * Awaited after the source was probed and before its capture process starts: the consumer prepares
+   * for the frames it will get (the pose runtime for their exact size) so that a file played in
+   * realtime does not run on while the model is still loading. Not used for image directories,
+   * where every image has its own size.
+   */
+  beforeLaunch: ((format: { width: number; height: number; sourceWidth: number; sourceHeight: number }) => Promise<void>) | undefined;
 
   constructor(opts: CaptureOptions, private readonly log: CaptureLogger) {
     super();
@@ -199,14 +209,21 @@ export class CaptureSource extends EventEmitter {
       if (spec.kind === 'images') {
         this.imageIndex = 0;
         this.imagePassFrames = 0;
+        this.imagePassOffsetMs = this.assembler.mediaEndMs;
         await this.launchImage(generation);
         return;
       }
       const source = await probeSource(spec, tools, this.config.csi);
       if (stale()) return;
-      this.plan = planCommand({ spec, source, backend: this.backend, tools, config: this.config });
-      this.log.info({ argv: this.plan.argv, width: this.plan.width, height: this.plan.height, source }, 'capture pipeline');
-      this.launch(this.plan);
+      const plan = planCommand({ spec, source, backend: this.backend, tools, config: this.config });
+      this.plan = plan;
+      this.log.info({ argv: plan.argv, width: plan.width, height: plan.height, source }, 'capture pipeline');
+      if (this.beforeLaunch) {
+        // The consumer's own failures are its to report; capture starts either way.
+        await this.beforeLaunch({ width: plan.width, height: plan.height, sourceWidth: plan.source.width, sourceHeight: plan.source.height }).catch(() => undefined);
+        if (stale()) return;
+      }
+      this.launch(plan);
     } catch (e) {
       if (!stale()) this.fail((e as Error).message);
     }
@@ -233,13 +250,16 @@ export class CaptureSource extends EventEmitter {
   }
 
   private launch(plan: CommandPlan): void {
-    this.assembler.setFormat({
-      width: plan.width,
-      height: plan.height,
-      order: this.config.pixel_order,
-      sourceWidth: plan.source.width,
-      sourceHeight: plan.source.height,
-    });
+    this.assembler.setFormat(
+      {
+        width: plan.width,
+        height: plan.height,
+        order: this.config.pixel_order,
+        sourceWidth: plan.source.width,
+        sourceHeight: plan.source.height,
+      },
+      this.frameTiming(plan),
+    );
     this.stderrTail = [];
     this.runFrames = 0;
     this.runStartedAt = this.lastFrameAt = Date.now();
@@ -258,6 +278,19 @@ export class CaptureSource extends EventEmitter {
       this.onExit(plan, code, signal, spawnError);
     });
     this.armStallWatch();
+  }
+
+  /**
+   * Source index and time of this run's frames (CapturedFrame.index / mediaMs). A file's run starts at its frame 0
+   * (a loop pass, a restart after a failure) and its time runs on from where the last run ended.
+   */
+  private frameTiming(plan: CommandPlan): FrameTiming {
+    const kind = this.spec?.kind;
+    if (kind === 'file' && plan.source.fps > 0)
+      return { fps: plan.source.fps, keep: plan.keep, firstIndex: 0, offsetMs: this.assembler.mediaEndMs };
+    if (kind === 'images')
+      return { fps: this.config.image_fps, keep: { num: 1, den: 1 }, firstIndex: this.imageIndex, offsetMs: this.imagePassOffsetMs };
+    return LIVE_TIMING;
   }
 
   private onData(chunk: Buffer): void {
@@ -337,6 +370,7 @@ export class CaptureSource extends EventEmitter {
       if (!this.config.loop) return this.end();
       this.imageIndex = 0;
       this.imagePassFrames = 0;
+      this.imagePassOffsetMs = this.assembler.mediaEndMs;
     }
     const generation = this.generation;
     const wait = this.realtime ? Math.max(0, 1000 / this.config.image_fps - (Date.now() - this.runStartedAt)) : 0;

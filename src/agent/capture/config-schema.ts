@@ -33,6 +33,30 @@ export const CaptureConfigSchema = Type.Object(
         'Make it at least the largest net height; smaller net sizes are resized by the preprocessing.',
       requiresRestart: true,
     }),
+    crop: Type.Object(
+      {
+        x: Type.Integer({
+          minimum: 0,
+          maximum: 16_384,
+          default: 0,
+          description:
+            'Left edge of the region of interest, source pixels. The region is cut in the capture process before scaling and ' +
+            'becomes the source: keypoints, poses.source and event zones refer to it (docs/events.md).',
+        }),
+        y: Type.Integer({ minimum: 0, maximum: 16_384, default: 0, description: 'Top edge of the region of interest, source pixels.' }),
+        width: Type.Integer({ minimum: 0, maximum: 16_384, default: 0, description: 'Width of the region, source pixels; 0 = to the right edge.' }),
+        height: Type.Integer({ minimum: 0, maximum: 16_384, default: 0, description: 'Height of the region, source pixels; 0 = to the bottom edge.' }),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        requiresRestart: true,
+        description:
+          'Region of interest, cut out in the capture process before scaling (ffmpeg crop, GStreamer videocrop, nvvidconv ' +
+          'on Jetson). The region becomes the source: keypoints, the poses message\'s `source` size and event zones refer ' +
+          'to it. All 0 = the whole frame.',
+      },
+    ),
     fps_cap: Type.Number({
       minimum: 0,
       maximum: 240,
@@ -64,7 +88,8 @@ export const CaptureConfigSchema = Type.Object(
       description:
         'Replace the built-in capture command (argv, first element the program). It must write raw frames of ' +
         '{width}×{height} pixels in {pix_fmt} (ffmpeg name) / {gst_format} (GStreamer name) to stdout. Placeholders: ' +
-        '{input} {uri} {width} {height} {source_width} {source_height} {fps} {pix_fmt} {gst_format} {sensor}. ' +
+        '{input} {uri} {width} {height} {source_width} {source_height} {fps} {pix_fmt} {gst_format} {sensor}, and for ' +
+        'source.crop {crop_x} {crop_y} {crop_width} {crop_height} (the whole frame when not set). ' +
         'The command in use is logged at start ("capture pipeline").',
       requiresRestart: true,
     }),

@@ -10,7 +10,10 @@ import type { MqttCounters } from './client.js';
 export type StatusPayload = 'online' | 'offline' | 'stopped';
 
 export interface PosePerson {
-  /** Track id, stable across frames; -1 when tracking is off. */
+  /**
+   * Track id: stays with a person across frames, increases from 1 in order of confirmation and is never reused;
+   * -1 for a person whose track is not confirmed yet (seen too briefly, or only as a fragment) or with tracking off.
+   */
   id: number;
   score: number;
   /** K × (x, y, confidence) flattened, OpenPose part order, source pixels; a missing part is 0, 0, 0. */
@@ -18,7 +21,11 @@ export interface PosePerson {
 }
 
 export interface PosesPayload {
-  /** Capture sequence number of the frame (gaps = frames dropped because inference was busy). */
+  /**
+   * Source frame index. Video files: the frame's number in the file, 0-based, so poses line up with the video
+   * (under `source.fps_cap` too); it starts again at 0 on each pass of a looping file. Cameras and streams: the
+   * capture sequence number. Gaps are frames skipped because inference was busy (realtime mode) or by fps_cap.
+   */
   frame: number;
   /** Capture time, ms since the Unix epoch. */
   ts: number;
@@ -31,8 +38,12 @@ export interface PosesPayload {
 }
 
 export interface PeoplePayload {
+  /**
+   * Confirmed people present. A person counts from confirmation until `tracking.count_hold_ms` after they were last
+   * seen, so the count does not flap with a missed frame.
+   */
   count: number;
-  /** Frame and capture time at which the count changed. */
+  /** Source frame index (as in `poses`) and capture time at which the count changed. */
   frame: number;
   ts: number;
 }
@@ -113,7 +124,10 @@ export const TOPICS: { [K in TopicName]: TopicSpec<TopicPayloads[K]> } = {
     direction: 'out',
     retained: false,
     qos: 'poses',
-    description: 'One message per processed frame (optionally only frames with people: `mqtt.skip_empty_frames`).',
+    description:
+      'One message per processed frame (optionally only frames with people: `mqtt.skip_empty_frames`). `frame` is the source frame index ' +
+      '(video files: the frame number in the file, 0-based, again from 0 on each loop pass; live sources: the capture sequence number); ' +
+      '`id` is the person\'s track id, -1 while their track is not confirmed.',
     example: {
       frame: 1042,
       ts: 1764190000123,
@@ -128,7 +142,8 @@ export const TOPICS: { [K in TopicName]: TopicSpec<TopicPayloads[K]> } = {
     direction: 'out',
     retained: true,
     qos: 'people',
-    description: 'How many people are in view now; published when the count changes.',
+    description:
+      'How many confirmed people are in view now, held for `tracking.count_hold_ms` after someone was last seen; published when it changes.',
     example: { count: 2, frame: 1042, ts: 1764190000123 },
   },
   stats: {

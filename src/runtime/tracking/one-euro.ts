@@ -38,6 +38,11 @@ export class OneEuroBank {
     return value;
   }
 
+  /** Forgets every channel (a pooled track reused for a new person). */
+  resetAll(): void {
+    this.primed.fill(0);
+  }
+
   /** Forgets channel `c` so its next sample passes through unfiltered. */
   reset(c: number): void {
     this.primed[c] = 0;

@@ -14,8 +14,24 @@ export function keypointBox(keypoints: Float32Array, out: Float32Array): number 
     n++;
   }
   if (n === 0) out.fill(0);
-  else out.set([x0, y0, x1, y1]);
+  else {
+    out[0] = x0;
+    out[1] = y0;
+    out[2] = x1;
+    out[3] = y1;
+  }
   return n;
+}
+
+/**
+ * A person's scale for OKS, px²: the keypoint box area, but at least half its longer side squared. A walker seen
+ * side-on, arms behind the back, or half hidden has a box a few pixels wide; its own area would make OKS reject
+ * jitter of a pixel or two (street.avi: a distant man 100 px tall in boxes 4–14 px wide). `scratch`: 4 floats.
+ */
+export function personArea(keypoints: Float32Array, scratch: Float32Array): number {
+  keypointBox(keypoints, scratch);
+  const w = scratch[2] - scratch[0], h = scratch[3] - scratch[1];
+  return Math.max(boxArea(scratch), 0.5 * Math.max(w, h) ** 2);
 }
 
 export function boxArea(box: Float32Array): number {

@@ -25,6 +25,36 @@ function referenceFrame(path: string, n: number, width: number, height: number):
     '-frames:v', '1', '-pix_fmt', 'bgr24', '-f', 'rawvideo', 'pipe:1'], { maxBuffer: 64 << 20 });
 }
 
+/** sha256 of every frame of a video decoded on its own by ffmpeg at the size capture scales to. */
+function referenceHashes(path: string, width: number, height: number): string[] {
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-nostdin', '-i', path, '-map', '0:v:0', '-vf', `scale=${width}:${height}:flags=bilinear`,
+    '-pix_fmt', 'bgr24', '-f', 'rawvideo', 'pipe:1'], { maxBuffer: 256 << 20 });
+  const size = width * height * 3;
+  const out: string[] = [];
+  for (let o = 0; o + size <= raw.length; o += size) out.push(sha(raw.subarray(o, o + size)));
+  return out;
+}
+
+interface Stamp {
+  seq: number;
+  index: number;
+  mediaMs: number;
+  hash: string;
+}
+
+/** Reads `opts` to the end (or `limit` frames), keeping each frame's stamps and pixel hash. */
+async function readStamps(opts: CaptureOptions, limit = Infinity, consumerMs = 0): Promise<Stamp[]> {
+  const { s } = source(opts);
+  s.start();
+  const out: Stamp[] = [];
+  for (let f = await s.next(); f && out.length < limit; f = await s.next()) {
+    out.push({ seq: f.seq, index: f.index, mediaMs: f.mediaMs, hash: sha(f.data) });
+    if (consumerMs) await sleep(consumerMs);
+  }
+  await s.stop();
+  return out;
+}
+
 describe('CaptureSource with ffmpeg', () => {
   it('every-frame mode delivers every frame of street.avi, in order, scaled, even with a slow consumer', async () => {
     const truth = ffprobeStream(streetAvi, true);
@@ -64,13 +94,49 @@ describe('CaptureSource with ffmpeg', () => {
     expect(await s.next()).toBeNull();
   });
 
+  it('fps_cap on a file: each kept frame carries its source index and time, and is that source frame', async () => {
+    const truth = ffprobeStream(streetAvi, true);
+    const reference = referenceHashes(streetAvi, 114, 64);
+    expect(new Set(reference).size).toBe(truth.frames); // every frame differs, so a hash names its index
+    for (const [cap, num, den] of [[12.5, 1, 4], [30, 3, 5], [7, 7, 50]]) {
+      const frames = await readStamps({ uri: streetAvi, mode: 'every-frame', output_height: 64, fps_cap: cap });
+      const expected = Array.from({ length: truth.frames }, (_, n) => n).filter((n) => (n * num) % den < num);
+      expect(frames.map((f) => f.index), `fps_cap ${cap}`).toEqual(expected);
+      expect(frames.map((f) => reference.indexOf(f.hash)), `fps_cap ${cap}: pixels`).toEqual(expected);
+      expect(frames.map((f) => f.mediaMs)).toEqual(expected.map((n) => n * 20));
+      expect(frames.map((f) => f.seq)).toEqual(expected.map((_, k) => k));
+    }
+  });
+
+  it('realtime mode with fps_cap: dropped frames leave gaps in seq; index and pixels still agree', { timeout: 30_000 }, async () => {
+    const reference = referenceHashes(streetAvi, 114, 64);
+    // ~8 frames/s consumed from a 25 fps capped stream: most frames are dropped by the pool.
+    const frames = await readStamps({ uri: streetAvi, mode: 'realtime', output_height: 64, fps_cap: 25 }, 20, 120);
+    expect(frames.length).toBe(20);
+    for (let i = 1; i < frames.length; i++) expect(frames[i].seq - frames[i - 1].seq).toBeGreaterThan(1);
+    for (const f of frames) {
+      expect(f.index % 2).toBe(0);
+      expect(f.index).toBe(2 * f.seq);
+      expect(reference.indexOf(f.hash)).toBe(f.index);
+      expect(f.mediaMs).toBe(f.index * 20);
+    }
+  });
+
   it('loops a file: frame numbers run on past the end and the source keeps running', async () => {
     const truth = ffprobeStream(streetAvi, true);
     const { s } = source({ uri: `file://${streetAvi}`, loop: true, mode: 'every-frame', output_height: 64 });
     s.start();
     let last: CapturedFrame | null = null;
-    for (let i = 0; i < truth.frames + 20; i++) last = await s.next();
+    let lastMediaMs = -1;
+    for (let i = 0; i < truth.frames + 20; i++) {
+      last = await s.next();
+      expect(last!.mediaMs).toBeGreaterThan(lastMediaMs); // source time runs on across the loop
+      lastMediaMs = last!.mediaMs;
+    }
     expect(last!.seq).toBe(truth.frames + 19);
+    // The index is the frame in the file (it lines up with the video): 19 on the second pass.
+    expect(last!.index).toBe(19);
+    expect(last!.mediaMs).toBe((truth.frames + 19) * 20);
     expect(s.stats().state).toBe('running');
     expect(s.stats().restarts).toBe(0);
     await s.stop();
@@ -122,6 +188,24 @@ describe('CaptureSource with ffmpeg', () => {
     }
     expect(widths.at(-2)).toBe(widths[0]);
     expect(s.stats().state).toBe('running');
+  });
+
+  it('image directories: index is the image position, time runs at image_fps across passes', async () => {
+    const files = readdirSorted(imagesDir);
+    const frames = await readStamps({ uri: imagesDir, loop: true, mode: 'every-frame', image_fps: 4, output_height: 32 }, files.length + 2);
+    expect(frames.map((f) => f.index)).toEqual([...files.map((_, i) => i), 0, 1]);
+    expect(frames.map((f) => f.mediaMs)).toEqual(frames.map((_, i) => i * 250));
+  });
+
+  it('live sources: index = seq, mediaMs is the capture time', async () => {
+    const before = Date.now();
+    const frames = await readStamps({ uri: 'test://?size=64x48&rate=25', output_height: 48 }, 5);
+    for (const f of frames) {
+      expect(f.index).toBe(f.seq);
+      expect(f.mediaMs).toBeGreaterThanOrEqual(before - 5);
+      expect(f.mediaMs).toBeLessThanOrEqual(Date.now() + 5);
+    }
+    for (let i = 1; i < frames.length; i++) expect(frames[i].mediaMs).toBeGreaterThanOrEqual(frames[i - 1].mediaMs);
   });
 
   it('test pattern at the requested size, in rgb when asked', async () => {
@@ -268,6 +352,38 @@ describe.skipIf(!hasProgram('gst-launch-1.0'))('CaptureSource with GStreamer', (
     let count = 0;
     while (await s.next()) count++;
     expect(count).toBe(truth.frames);
+  });
+
+  it.skipIf(!gstHas('avdec_h264'))('at the default output height GStreamer frames are a multiple of 4 wide, so no row padding slips the frames', async () => {
+    // 1280×720 at 368 rows is 654 px wide for ffmpeg; GStreamer would pad each BGR row to 1964 bytes.
+    const truth = ffprobeStream(streetAvi, true);
+    const { s } = source({ uri: streetAvi, mode: 'every-frame', backend: 'gstreamer' });
+    s.start();
+    let count = 0;
+    let first: { width: number; height: number } | undefined;
+    for (let f = await s.next(); f; f = await s.next()) {
+      first ??= { width: f.width, height: f.height };
+      count++;
+    }
+    expect(first).toEqual({ width: 656, height: 368 });
+    expect(count).toBe(truth.frames);
+  });
+
+  it.skipIf(!gstHas('avdec_h264'))('fps_cap through videorate keeps the frames the index names', async () => {
+    // 128×72: GStreamer pads BGR rows to 4 bytes, so the width must be a multiple of 4 to be read unpadded.
+    // The reference: every frame through the same elements (videorate at the source's own 50 fps drops nothing).
+    const pipeline = ['gst-launch-1.0', '-q', 'filesrc', 'location={input}', '!', 'decodebin', '!', 'videorate', 'drop-only=true', '!',
+      'video/x-raw,framerate=50/1', '!', 'videoconvert', '!', 'videoscale', '!', 'video/x-raw,format={gst_format},width={width},height={height}', '!',
+      'fdsink', 'fd=1', 'sync=false'];
+    // (At the end of the stream it repeats the last frame once, so only the file's own frames are kept.)
+    const all = (await readStamps({ uri: streetAvi, mode: 'every-frame', output_height: 72, backend: 'gstreamer', pipeline })).slice(0, ffprobeStream(streetAvi, true).frames);
+    expect(new Set(all.map((f) => f.hash)).size).toBe(all.length);
+    for (const [cap, num, den] of [[12.5, 1, 4], [30, 3, 5], [7, 7, 50]]) {
+      const capped = await readStamps({ uri: streetAvi, mode: 'every-frame', output_height: 72, backend: 'gstreamer', fps_cap: cap });
+      const expected = all.map((f) => f.index).filter((n) => (n * num) % den < num);
+      expect(capped.map((f) => f.index), `fps_cap ${cap}`).toEqual(expected);
+      expect(capped.map((f) => all.findIndex((a) => a.hash === f.hash)), `fps_cap ${cap}: pixels`).toEqual(expected);
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fillTemplate, outputSize, planCommand, TEMPLATES, type PlanInput } from '../../../src/agent/capture/pipelines.js';
+import { fillTemplate, keptFrames, outputSize, planCommand, TEMPLATES, type PlanInput } from '../../../src/agent/capture/pipelines.js';
 import type { CaptureTools } from '../../../src/agent/capture/tools.js';
 
 const desktop: CaptureTools = { ffmpeg: true, ffprobe: true, gstLaunch: true, gstDiscoverer: false, nvv4l2decoder: false, nvvidconv: false, nvarguscamerasrc: false };
@@ -18,6 +18,10 @@ describe('capture pipelines', () => {
     expect(outputSize(hd, 256)).toEqual({ width: 456, height: 256 });
     expect(outputSize({ width: 217, height: 232, fps: 0 }, 200)).toEqual({ width: 188, height: 200 });
     expect(outputSize(hd, 0)).toEqual({ width: 1280, height: 720 });
+    // GStreamer pads BGR rows to 4 bytes: its widths are multiples of 4 (street.avi at 368: 656, not 654).
+    expect(outputSize(hd, 368)).toEqual({ width: 654, height: 368 });
+    expect(outputSize(hd, 368, 4)).toEqual({ width: 656, height: 368 });
+    expect(outputSize({ width: 217, height: 232, fps: 0 }, 0, 4)).toEqual({ width: 216, height: 232 });
   });
 
   it('ffmpeg on a file: paced in realtime mode, not in every-frame mode, fps cap as a filter', () => {
@@ -28,10 +32,25 @@ describe('capture pipelines', () => {
     expect([rt.width, rt.height]).toEqual([456, 256]);
     const ef = planCommand({ spec, source: hd, backend: 'ffmpeg', tools: desktop, config: { ...config, mode: 'every-frame', fps_cap: 10, pixel_order: 'rgb' } });
     expect(ef.argv).not.toContain('-re');
-    expect(ef.argv).toContain('fps=10,scale=456:256:flags=bilinear');
+    // A file keeps an exact frame selection (10 of 50 = 1 of 5) so that each frame's source index is known.
+    expect(ef.argv).toContain("select='lt(mod(n*1,5),1)',settb=1/1000000,setpts=N/(10*TB),fps=10,scale=456:256:flags=bilinear");
+    expect(ef.keep).toEqual({ num: 1, den: 5 });
+    // Live sources keep ffmpeg's fps filter (their index is the capture sequence number).
+    const cam = planCommand({ spec: { kind: 'v4l2', device: '/dev/video0' }, source: hd, backend: 'ffmpeg', tools: desktop, config: { ...config, fps_cap: 10 } });
+    expect(cam.argv).toContain('fps=10,scale=456:256:flags=bilinear');
+    expect(cam.keep).toEqual({ num: 1, den: 1 });
     expect(ef.argv).toContain('rgb24');
     // A cap above the source rate changes nothing.
     expect(planCommand({ spec, source: hd, backend: 'ffmpeg', tools: desktop, config: { ...config, fps_cap: 60 } }).argv).toContain('scale=456:256:flags=bilinear');
+  });
+
+  it('keptFrames: fps_cap as a whole-number selection of source frames', () => {
+    expect(keptFrames(50, 12.5)).toEqual({ num: 1, den: 4 });
+    expect(keptFrames(50, 30)).toEqual({ num: 3, den: 5 });
+    expect(keptFrames(30000 / 1001, 10)).toEqual({ num: 1000, den: 2997 });
+    expect(keptFrames(50, 0)).toEqual({ num: 1, den: 1 });
+    expect(keptFrames(50, 60)).toEqual({ num: 1, den: 1 });
+    expect(keptFrames(0, 10)).toEqual({ num: 1, den: 1 });
   });
 
   it('rtsp streams go over TCP', () => {
@@ -43,8 +62,9 @@ describe('capture pipelines', () => {
     const spec = { kind: 'file' as const, path: '/v/a.mp4' };
     const soft = planCommand({ spec, source: hd, backend: 'gstreamer', tools: desktop, config: { ...config, fps_cap: 15 } }).argv;
     expect(soft.slice(0, 2)).toEqual(['gst-launch-1.0', '-q']);
-    expect(soft.join(' ')).toBe('gst-launch-1.0 -q filesrc location=/v/a.mp4 ! decodebin ! videoconvert ! videoscale ! videorate drop-only=true ! ' +
-      'video/x-raw,framerate=15/1 ! video/x-raw,format=BGR,width=456,height=256 ! fdsink fd=1 sync=true');
+    // videorate right after the decoder: gst-launch-1.0 cannot parse its caps directly before the output caps.
+    expect(soft.join(' ')).toBe('gst-launch-1.0 -q filesrc location=/v/a.mp4 ! decodebin ! videorate drop-only=true ! video/x-raw,framerate=15/1 ! ' +
+      'videoconvert ! videoscale ! video/x-raw,format=BGR,width=456,height=256 ! fdsink fd=1 sync=true');
     const nv = planCommand({ spec, source: hd, backend: 'gstreamer', tools: jetson, config }).argv.join(' ');
     expect(nv).toContain('parsebin ! nvv4l2decoder ! nvvidconv ! video/x-raw,width=456,height=256,format=BGRx ! videoconvert ! video/x-raw,format=BGR');
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { greedyAssign } from '../../../src/runtime/tracking/assignment.js';
-import { boxIoU, keypointBox, oks } from '../../../src/runtime/tracking/similarity.js';
+import { PairList } from '../../../src/runtime/tracking/assignment.js';
+import { boxIoU, keypointBox, oks, personArea } from '../../../src/runtime/tracking/similarity.js';
 
 const kp = (...xy: number[]) => {
   const a = new Float32Array((xy.length / 2) * 3);
@@ -35,10 +35,31 @@ describe('similarity', () => {
     expect(oks(kp(-1, -1, 50, 50), kp(10, 10, -1, -1), sig, 1600)).toBe(0);
   });
 
-  it('greedyAssign takes the best pairs first and respects the threshold', () => {
+  it('personArea is the box area, but at least half the longer side squared (a side-on or half-hidden person)', () => {
+    const box = new Float32Array(4);
+    expect(personArea(kp(0, 0, 80, 100), box)).toBe(8000);
+    expect(personArea(kp(0, 0, 4, 100), box)).toBe(5000);
+  });
+
+  it('PairList assigns greedily, best pairs first, ties to the pair added first, skipping taken ones', () => {
     // 2 tracks × 3 detections
-    const s = Float32Array.of(0.9, 0.8, 0.1, 0.85, 0.2, 0.05);
-    expect([...greedyAssign(s, 2, 3, 0.3)]).toEqual([0, -1, -1]);
-    expect([...greedyAssign(s, 2, 3, 0.15)]).toEqual([0, 1, -1]);
+    const sims = [[0.9, 0.8, 0.1], [0.85, 0.2, 0.05]];
+    const run = (min: number, takenDet = -1) => {
+      const pairs = new PairList(2); // grows past its capacity
+      sims.forEach((row, t) => row.forEach((s, d) => s >= min && pairs.add(t, d, s)));
+      const trackOfDet = new Int32Array(3).fill(-1), detOfTrack = new Int32Array(2).fill(-1);
+      if (takenDet >= 0) trackOfDet[takenDet] = 99;
+      pairs.assign(trackOfDet, detOfTrack);
+      return [...detOfTrack];
+    };
+    expect(run(0.3)).toEqual([0, -1]);
+    expect(run(0.15)).toEqual([0, 1]);
+    expect(run(0.15, 0)).toEqual([1, -1]); // detection 0 was taken by an earlier stage
+    const tie = new PairList();
+    tie.add(0, 0, 0.5);
+    tie.add(1, 0, 0.5);
+    const trackOfDet = new Int32Array(1).fill(-1), detOfTrack = new Int32Array(2).fill(-1);
+    tie.assign(trackOfDet, detOfTrack);
+    expect([...detOfTrack]).toEqual([0, -1]);
   });
 });
