@@ -9,6 +9,7 @@ import { NotifyModule } from './notify/module.js';
 import { PreviewModule } from './preview/module.js';
 import { RemoteConfigModule, type RemoteModuleOptions } from './remote/module.js';
 import { TelemetryModule } from './telemetry-module.js';
+import { EventsModule } from './events/module.js';
 
 export function agentModules(s: AgentServices, remote: RemoteModuleOptions): { modules: AgentModule[]; notify: NotifyModule | undefined } {
   const { config, log } = s;
@@ -28,6 +29,7 @@ export function agentModules(s: AgentServices, remote: RemoteModuleOptions): { m
     // Under systemd without the addon the service would be killed at its start timeout: say why now.
     log.error({ err: (e as Error).message }, 'sd_notify is unavailable');
   }
+  modules.push(new EventsModule(s, haComponents));
   modules.push(new RemoteConfigModule(s, remote));
   // Discovery goes last, so that its first message has the entities the modules above add to haComponents.
   modules.push(new HomeAssistantModule(s, haComponents));

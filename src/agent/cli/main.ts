@@ -10,6 +10,7 @@ interface Subcommand {
 const commands: Record<string, Subcommand> = {
   detect: { module: './detect.js', summary: 'detect people in images, one JSON line per image' },
   eval: { module: './eval.js', summary: 'COCO keypoint AP/AR of a model or a predictions file' },
+  'eval-events': { module: './eval-events.js', summary: 'score fall (and other pose) events on labelled clips' },
   run: { module: './run.js', summary: 'run the agent: camera -> poses -> MQTT (and the live view)' },
   engines: { module: './engines.js', summary: 'build and list TensorRT engines for the scale ladder' },
   doctor: { module: './doctor.js', summary: 'check this board, its libraries, engines and broker' },

@@ -6,6 +6,7 @@ import { brokerConfigProblems } from '../broker/config-schema.js';
 import { checkTelemetryConfig } from '../../telemetry/config-schema.js';
 import { LadderError, resolveLadder } from '../../telemetry/scale-controller.js';
 import { loadManifest } from '../../runtime/manifest.js';
+import { checkEventsConfig } from '../../runtime/events/config-schema.js';
 import type { AgentConfig } from './schema.js';
 
 const BROKER_SCHEMES = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:']);
@@ -36,6 +37,11 @@ export function crossFieldProblems(c: AgentConfig): string[] {
     out.push(`mqtt.reconnect.max_ms (${c.mqtt.reconnect.max_ms}) must be >= mqtt.reconnect.min_ms (${c.mqtt.reconnect.min_ms})`);
   out.push(...brokerConfigProblems(c.broker, c.mqtt.url));
   out.push(...checkTelemetryConfig(c.telemetry));
+  try {
+    checkEventsConfig(c.events);
+  } catch (e) {
+    out.push((e as Error).message);
+  }
   if (c.preview.enabled && !c.http.enabled) out.push('preview.enabled: the live view is served by the HTTP server; set http.enabled too');
   let manifest;
   try {

@@ -19,6 +19,7 @@ import { HttpConfigSchema, LogConfigSchema } from './sections.js';
 import { PreviewConfigSchema } from '../preview/config-schema.js';
 import { TelemetryConfigSchema } from '../../telemetry/config-schema.js';
 import { RemoteConfigSchema } from '../remote/config-schema.js';
+import { EventsConfigSchema } from '../../runtime/events/config-schema.js';
 import { HomeAssistantConfigSchema } from '../homeassistant/config-schema.js';
 import { annotatePolicies, policyOf, type KeyPolicy } from './policy.js';
 
@@ -32,6 +33,7 @@ export const AgentConfigSchema = Type.Object(
     http: HttpConfigSchema,
     preview: PreviewConfigSchema,
     telemetry: TelemetryConfigSchema,
+    events: EventsConfigSchema,
     remote: RemoteConfigSchema,
     homeassistant: HomeAssistantConfigSchema,
     log: LogConfigSchema,

@@ -119,6 +119,8 @@ export class AgentMqtt {
   /** The value of every retained topic the agent owns: re-published on each connect, defended against overwrites. */
   private readonly retained = new Map<string, Outgoing>();
   private readonly handlers = new Map<string, { handler: InboundHandler; qos: 0 | 1 | 2 }>();
+  /** Pending purges of stale retained topics (purgeStale), called with each retained topic the broker sends. */
+  private readonly purges = new Set<(topic: string) => void>();
   private publishedTotal = 0;
   private reconnectsTotal = 0;
   private authFailuresTotal = 0;
@@ -154,8 +156,17 @@ export class AgentMqtt {
   }
 
   /** Full topic name of a declared topic. */
-  topic(name: TopicName): string {
-    return `${this.base}/${name}`;
+  topic(name: TopicName, param?: string): string {
+    const spec = TOPICS[name];
+    if (!spec?.param) return `${this.base}/${name}`;
+    // One level of [A-Za-z0-9_-] (zone names are restricted to that by the events schema): never a wildcard or a new level.
+    if (param === undefined || !/^[A-Za-z0-9_-]{1,64}$/.test(param)) throw new TopicError(`"${name}" needs a {${spec.param}} of 1-64 characters [A-Za-z0-9_-], got ${JSON.stringify(param)}`);
+    return `${this.base}/${name.replace(`{${spec.param}}`, param)}`;
+  }
+
+  /** Topics of a parametrised declared topic (`zones/{zone}`) that the agent holds a retained value for. */
+  retainedOf(name: TopicName): string[] {
+    return [...this.retained.values()].filter((m) => m.name === name).map((m) => m.topic);
   }
 
   /**
@@ -346,9 +357,10 @@ export class AgentMqtt {
    * means a second agent publishes under this device's topics.
    */
   private watchOwnRetained(): void {
-    const declared = (Object.keys(TOPICS) as TopicName[]).filter((n) => TOPICS[n].direction === 'out' && TOPICS[n].retained).map((n) => this.topic(n));
-    const external = [...this.retained.values()].filter((m) => m.name === null).map((m) => m.topic);
-    for (const t of new Set([...declared, ...external, this.topic('stats')])) this.subscribeOnBroker(t, 0, true);
+    const declared = (Object.keys(TOPICS) as TopicName[]).filter((n) => TOPICS[n].direction === 'out' && TOPICS[n].retained && !TOPICS[n].param).map((n) => this.topic(n));
+    // Plus every retained topic published so far: parametrised ones (zones) and external ones (discovery).
+    const published = [...this.retained.keys()];
+    for (const t of new Set([...declared, ...published, this.topic('stats')])) this.subscribeOnBroker(t, 0, true);
   }
 
   private isRecentSend(topic: string, payload: string, now: number): boolean {
@@ -373,6 +385,7 @@ export class AgentMqtt {
     }
     const mine = this.retained.get(topic);
     if (mine) return this.checkRetained(mine, payload, retainFlag);
+    if (retainFlag && payload.length > 0) for (const purge of this.purges) purge(topic);
     const entry = this.handlers.get(topic);
     if (!entry) return;
     try {
@@ -452,11 +465,15 @@ export class AgentMqtt {
   }
 
   /** Publishes a declared outgoing topic with its configured QoS and retain flag. */
-  publish<K extends TopicName>(name: K, payload: TopicPayloads[K]): void {
+  publish<K extends TopicName>(name: K, payload: TopicPayloads[K], param?: string): void {
     const spec = TOPICS[name];
     if (!spec) throw new TopicError(`"${String(name)}" is not a pafcast topic`);
     if (spec.direction !== 'out') throw new TopicError(`"${name}" is an incoming topic; the agent does not publish it`);
-    this.enqueue({ topic: this.topic(name), payload: encodePayload(name, payload), qos: this.config.qos[spec.qos], retain: spec.retained, name });
+    const topic = this.topic(name, param);
+    const fresh = spec.retained && !this.retained.has(topic);
+    this.enqueue({ topic, payload: encodePayload(name, payload), qos: this.config.qos[spec.qos], retain: spec.retained, name });
+    // A retained topic first published now (a zone): defend it like the others from now on.
+    if (fresh && spec.param && this.linkUp) this.subscribeOnBroker(topic, 0, true);
   }
 
   /**
@@ -508,6 +525,46 @@ export class AgentMqtt {
     if (!this.retained.delete(topic)) return;
     this.client?.unsubscribe(topic);
     if (this.linkUp) this.client!.publish(topic, '', { qos: 1, retain: true });
+  }
+
+  /**
+   * Deletes retained values of a parametrised topic (`zones/{zone}`) that the broker holds for values
+   * not in `keep` (a zone removed from the config, by this run or an earlier one). Runs on the next
+   * connection if the broker is away; resolves once the broker has sent what it holds (or after `ms`).
+   */
+  purgeStale(name: TopicName, keep: ReadonlySet<string>, ms = 3_000): Promise<number> {
+    const spec = TOPICS[name];
+    if (!spec?.param) throw new TopicError(`"${name}" has no parameter`);
+    const pattern = this.topic(name, 'PARAM').replace('PARAM', '+');
+    const prefix = pattern.slice(0, -1);
+    let purged = 0;
+    const check = (topic: string) => {
+      if (!topic.startsWith(prefix) || topic.slice(prefix.length).includes('/')) return;
+      const value = topic.slice(prefix.length);
+      if (keep.has(value) || this.retained.has(topic)) return;
+      purged++;
+      this.client?.publish(topic, '', { qos: 1, retain: true });
+    };
+    return new Promise((resolve) => {
+      this.purges.add(check);
+      const done = () => {
+        this.purges.delete(check);
+        this.client?.unsubscribe(pattern);
+        resolve(purged);
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      const subscribe = () =>
+        this.client?.subscribe(pattern, { qos: 1 }, () => {
+          // Retained messages come right after the SUBACK; give them a moment to arrive.
+          setTimeout(() => {
+            clearTimeout(timer);
+            done();
+          }, 500).unref();
+        });
+      if (this.linkUp) subscribe();
+      else this.client?.once('connect', subscribe);
+    });
   }
 
   /** Calls `handler` with every message on a declared incoming topic (re-subscribed after reconnects); returns the unsubscriber. */

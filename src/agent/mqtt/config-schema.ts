@@ -53,6 +53,7 @@ export const MqttConfigSchema = Type.Object(
         poses: Qos('QoS of `poses` (one message per processed frame).', 0),
         people: Qos('QoS of `people` (retained count).', 1),
         stats: Qos('QoS of `stats`.', 0),
+        events: Qos('QoS of `events`, `zones/<name>` and `person_down`.', 1),
         config: Qos('QoS of `config`, `config/set` and `config/result`.', 1),
       },
       { additionalProperties: false, default: {} },

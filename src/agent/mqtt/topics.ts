@@ -4,6 +4,7 @@
 // Topics are relative to `<prefix>/<device_id>/`.
 
 import type { UpdateResult } from '../remote/config-updates.js';
+import type { EventMessage, PersonDownMessage, ZoneMessage } from '../../runtime/events/messages.js';
 import type { MqttConfig } from './config-schema.js';
 import type { MqttCounters } from './client.js';
 
@@ -94,6 +95,9 @@ export interface TopicPayloads {
   status: StatusPayload;
   poses: PosesPayload;
   people: PeoplePayload;
+  events: EventMessage;
+  'zones/{zone}': ZoneMessage;
+  person_down: PersonDownMessage;
   stats: StatsPayload;
   config: ConfigPayload;
   'config/set': ConfigSetPayload;
@@ -105,6 +109,8 @@ export type TopicName = keyof TopicPayloads;
 export interface TopicSpec<T> {
   /** Who publishes: the agent, or others to the agent (the agent subscribes). */
   direction: 'out' | 'in';
+  /** One topic per value of this placeholder (`zones/{zone}`): publish() takes the value. */
+  param?: string;
   retained: boolean;
   /** Key of `mqtt.qos` that sets this topic's QoS. */
   qos: keyof MqttConfig['qos'];
@@ -145,6 +151,43 @@ export const TOPICS: { [K in TopicName]: TopicSpec<TopicPayloads[K]> } = {
     description:
       'How many confirmed people are in view now, held for `tracking.count_hold_ms` after someone was last seen; published when it changes.',
     example: { count: 2, frame: 1042, ts: 1764190000123 },
+  },
+  events: {
+    direction: 'out',
+    retained: false,
+    qos: 'events',
+    description:
+      'One message per pose event of a confirmed person (docs/events.md): `zone_enter`, `zone_leave`, `loitering` (with `zone`, `dwell_s`), ' +
+      '`line_cross` (`line`, `direction` in/out), `fall` (`zone`, `since`), `hands_up`, `wave` (`hand`), with the person\'s keypoints at that moment. ' +
+      '`ts` is on the clock of `poses`, `frame` the source frame index. Not retained: an event happened once.',
+    example: {
+      type: 'fall',
+      id: 3,
+      ts: 1764190003567,
+      frame: 152,
+      zone: 'hall',
+      since: 1764190002033,
+      keypoints: [612.5, 201, 0.912, 610, 240.5, 0.887, 0, 0, 0],
+    },
+  },
+  'zones/{zone}': {
+    direction: 'out',
+    retained: true,
+    qos: 'events',
+    param: 'zone',
+    description:
+      'Occupancy of one configured zone (`events.zones[].name`): who is in it and for how long, with time hysteresis like `people`. ' +
+      'Published for every zone at start and on change; removed when the zone is removed from the config.',
+    example: { occupied: true, count: 1, ids: [3], people: [{ id: 3, dwell_s: 12.4 }], ts: 1764190003567, frame: 152 },
+  },
+  person_down: {
+    direction: 'out',
+    retained: true,
+    qos: 'events',
+    description:
+      'Who is down now: set when a `fall` is confirmed, cleared when the person is upright again (or gone). `since` is when they first ' +
+      'looked down (clock of `ts`). Published at start and on change.',
+    example: { down: true, count: 1, people: [{ id: 3, since: 1764190002033, zone: 'hall' }], ts: 1764190003567, frame: 152 },
   },
   stats: {
     direction: 'out',

@@ -16,7 +16,7 @@ describe('defaultConfig', () => {
     const c = defaultConfig();
     expect(c.mqtt.url).toBe('');
     expect(c.mqtt.prefix).toBe('pafcast');
-    expect(c.mqtt.qos).toEqual({ status: 1, poses: 0, people: 1, stats: 0, config: 1 });
+    expect(c.mqtt.qos).toEqual({ status: 1, poses: 0, people: 1, stats: 0, events: 1, config: 1 });
     expect(c.broker).toMatchObject({ engine: 'auto', host: '127.0.0.1', port: 1883, max_message_bytes: 1048576 });
     expect(c.http.port).toBe(8080);
     expect(c.inference.model).toBe('lightweight-openpose-coco18');
