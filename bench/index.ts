@@ -59,6 +59,10 @@ async function main(): Promise<void> {
     const mod = (await import(optional('preview'))) as { benchPreview(): Promise<Row[]> };
     return mod.benchPreview();
   });
+  await section('preview', 'Live view alone (no inference): CPU per frame of drawing, encoder and WebRTC with 0, 1 and 3 viewers', async () => {
+    const mod = (await import(optional('preview'))) as { benchPreviewAlone(): Promise<Row[]> };
+    return mod.benchPreviewAlone();
+  });
 }
 
 main().then(

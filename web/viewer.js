@@ -19,8 +19,12 @@
   let stallTimer = null;
   let last = null; // previous inbound-rtp sample, for rates
 
-  // State the page exposes for scripts and tests: window.pafcast.stats is refreshed every second.
-  const state = { status: 'connecting', connects: 0, stats: null, getStats: () => (pc ? pc.getStats() : Promise.resolve(null)) };
+  // State the page exposes for scripts and tests: window.pafcast.stats is refreshed every second; timing holds
+  // performance.now() of the last offer sent, its answer and the first frame shown after it.
+  const state = {
+    status: 'connecting', connects: 0, stats: null, timing: { postAt: null, answerAt: null, firstFrameAt: null },
+    getStats: () => (pc ? pc.getStats() : Promise.resolve(null)),
+  };
   window.pafcast = state;
 
   function setStatus(kind, text) {
@@ -51,11 +55,13 @@
     peer.addTransceiver('video', { direction: 'recvonly' });
     peer.addEventListener('track', (ev) => {
       video.srcObject = ev.streams[0] ?? new MediaStream([ev.track]);
+      watchFirstFrame(peer);
     });
     peer.addEventListener('connectionstatechange', () => onState(peer));
     try {
       await peer.setLocalDescription(await peer.createOffer());
       await gathered(peer);
+      state.timing = { postAt: performance.now(), answerAt: null, firstFrameAt: null };
       const res = await fetch(endpoint, {
         method: 'POST',
         headers: authHeaders({ 'Content-Type': 'application/sdp' }),
@@ -68,12 +74,26 @@
         throw new Error(`${res.status} ${why}`);
       }
       sessionUrl = new URL(res.headers.get('Location'), endpoint);
+      state.timing.answerAt = performance.now();
       await peer.setRemoteDescription({ type: 'answer', sdp: await res.text() });
       retryMs = 1000;
     } catch (err) {
       if (pc !== peer) return;
       retry(`cannot connect (${err.message})`);
     }
+  }
+
+  /** Notes when the first frame of this connection is shown (requestVideoFrameCallback where the browser has it). */
+  function watchFirstFrame(peer) {
+    const mark = () => {
+      if (pc === peer && state.timing.firstFrameAt === null) {
+        state.timing.firstFrameAt = performance.now();
+        const ms = state.timing.postAt === null ? null : Math.round(state.timing.firstFrameAt - state.timing.postAt);
+        document.getElementById('stat-first').textContent = ms === null ? '–' : `${ms} ms after the offer`;
+      }
+    };
+    if (typeof video.requestVideoFrameCallback === 'function') video.requestVideoFrameCallback(mark);
+    else video.addEventListener('loadeddata', mark, { once: true });
   }
 
   function onState(peer) {

@@ -1,4 +1,4 @@
-// The JavaScript side: glibc, Node, onnxruntime's providers and the WebRTC module the preview needs.
+// The JavaScript side: glibc, Node, onnxruntime's providers (the live view's checks are in preview-checks.ts).
 
 import type { CheckResult, DoctorContext } from './types.js';
 
@@ -13,17 +13,14 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** Official Node 20 linux builds need glibc 2.28; @roamhq/wrtc's prebuilt binaries need 2.34 (Ubuntu 22.04 = JetPack 6). */
+/** Official Node 20 linux builds need glibc 2.28. */
 export const NODE_OFFICIAL_GLIBC = '2.28';
-export const WRTC_PREBUILT_GLIBC = '2.34';
 
 export function checkGlibc(ctx: DoctorContext): CheckResult {
   const base = { id: 'glibc', title: 'glibc' };
   if (!ctx.glibc) return { ...base, verdict: 'WARN', detail: 'not glibc (musl or not Linux)', fix: 'JetPack is glibc-based; on other systems the native modules may need building from source' };
   if (compareVersions(ctx.glibc, NODE_OFFICIAL_GLIBC) < 0)
-    return { ...base, verdict: 'WARN', detail: `${ctx.glibc}: older than ${NODE_OFFICIAL_GLIBC} (official Node 20) and ${WRTC_PREBUILT_GLIBC} (wrtc prebuilt)`, fix: 'Node must come from unofficial-builds.nodejs.org (linux-arm64-glibc-217); the preview needs @roamhq/wrtc built from source or preview.enabled=false (docs/jetson.md)' };
-  if (compareVersions(ctx.glibc, WRTC_PREBUILT_GLIBC) < 0)
-    return { ...base, verdict: 'WARN', detail: `${ctx.glibc}: official Node 20 works, the @roamhq/wrtc prebuilt needs ${WRTC_PREBUILT_GLIBC}`, fix: 'for the preview build @roamhq/wrtc from source or keep preview.enabled=false (docs/jetson.md)' };
+    return { ...base, verdict: 'WARN', detail: `${ctx.glibc}: older than ${NODE_OFFICIAL_GLIBC} (official Node 20)`, fix: 'Node must come from unofficial-builds.nodejs.org (linux-arm64-glibc-217) or the container route (docs/jetson.md)' };
   return { ...base, verdict: 'OK', detail: ctx.glibc };
 }
 
@@ -45,23 +42,6 @@ export async function checkOnnxRuntime(ctx: DoctorContext): Promise<CheckResult>
     return { ...base, verdict: 'OK', detail: providers.join(', ') };
   } catch (e) {
     return { ...base, verdict: 'FAIL', detail: `onnxruntime-node does not load: ${(e as Error).message.split('\n')[0]}`, fix: 'reinstall dependencies: npm ci (needs network once, on the board itself)' };
-  }
-}
-
-export async function checkWrtc(ctx: DoctorContext): Promise<CheckResult> {
-  const base = { id: 'wrtc', title: 'WebRTC (@roamhq/wrtc)' };
-  const preview = ctx.config.preview.enabled;
-  try {
-    await ctx.importModule('@roamhq/wrtc');
-    return { ...base, verdict: 'OK', detail: `loads${preview ? '' : ' (preview.enabled is false)'}` };
-  } catch (e) {
-    const why = (e as Error).message.split('\n')[0];
-    const oldGlibc = ctx.glibc !== null && compareVersions(ctx.glibc, WRTC_PREBUILT_GLIBC) < 0;
-    const fix = oldGlibc
-      ? `its prebuilt needs glibc ${WRTC_PREBUILT_GLIBC} (JetPack 6); on this JetPack build it from source (docs/jetson.md) or keep preview.enabled=false`
-      : 'reinstall it (npm ci) or keep preview.enabled=false';
-    // Only a failure when the config actually asks for the preview.
-    return { ...base, verdict: preview ? 'FAIL' : 'WARN', detail: `does not load: ${why}`, fix };
   }
 }
 

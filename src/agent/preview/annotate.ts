@@ -21,7 +21,7 @@ export interface OverlayStats {
 
 const WHITE: Yuv = rgbToYuv([255, 255, 255]);
 
-/** Evenly spaced, fully saturated hues: neighbouring limbs stay apart and survive VP8's chroma subsampling. */
+/** Evenly spaced, fully saturated hues: neighbouring limbs stay apart and survive the video codec's 4:2:0 chroma subsampling. */
 export function limbColours(count: number): Rgb[] {
   const out: Rgb[] = [];
   for (let i = 0; i < count; i++) out.push(hueToRgb((360 * i) / Math.max(1, count)));

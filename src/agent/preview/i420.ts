@@ -1,7 +1,7 @@
-// RGB → I420 (planar Y, then U and V at half resolution), the format RTCVideoSource.onFrame takes.
+// RGB → I420 (planar Y, then U and V at half resolution), the format the encoder child reads.
 // BT.601 limited range, which is what WebRTC decoders assume for untagged frames.
 
-/** A preview frame as wrtc wants it; `data` is Y (w×h) then U (w/2×h/2) then V (w/2×h/2), reused. */
+/** A preview frame; `data` is Y (w×h) then U (w/2×h/2) then V (w/2×h/2), reused. */
 export interface I420Frame {
   width: number;
   height: number;

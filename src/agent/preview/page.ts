@@ -16,17 +16,21 @@ export function webDir(): string {
 }
 
 /** Registers `/` (the page, behind the token) and `/viewer.js` (public: it holds no secrets). */
-export function registerPage(http: HttpServer, whepUrl: string): void {
+export function registerPage(http: HttpServer, whepUrl: string): () => void {
   const dir = webDir();
   // The page learns its WHEP endpoint from a meta tag, so the HTML stays a plain file.
   const html = readFileSync(join(dir, 'viewer.html'), 'utf8').replace('__WHEP_URL__', whepUrl);
   const js = readFileSync(join(dir, 'viewer.js'), 'utf8');
-  http.route('GET', '/', (_req, res) => {
+  const removePage = http.route('GET', '/', (_req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
     res.end(html);
   });
-  http.route('GET', '/viewer.js', (_req, res) => {
+  const removeScript = http.route('GET', '/viewer.js', (_req, res) => {
     res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache' });
     res.end(js);
   }, { auth: false });
+  return () => {
+    removePage();
+    removeScript();
+  };
 }

@@ -143,8 +143,10 @@ export class FrameScaler {
  * identical to FrameScaler + rgbToI420 without the RGB image in between.
  */
 export class I420Scaler {
-  /** Preview image in I420, reused for every frame (and handed to the video source as is). */
+  /** Preview image in I420, reused for every frame by scale(). */
   readonly frame: I420Frame;
+  /** Where the frame being scaled goes (frame, or the one handed to scaleInto). */
+  private out: I420Frame;
   private maps: Maps | undefined;
 
   constructor(
@@ -153,16 +155,25 @@ export class I420Scaler {
   ) {
     checkSize(width, height);
     this.frame = allocI420(width, height);
+    this.out = this.frame;
   }
 
   scale(frame: RawFrame): Placement {
+    return this.scaleInto(frame, this.frame);
+  }
+
+  /** Scales into `target` (same size), e.g. one of the encoder's frame buffers. */
+  scaleInto(frame: RawFrame, target: I420Frame): Placement {
+    if (target.width !== this.width || target.height !== this.height)
+      throw new Error(`preview: target frame is ${target.width}x${target.height}, the scaler makes ${this.width}x${this.height}`);
+    this.out = target;
     checkFrame(frame);
     const m = (this.maps = mapsFor(this.width, this.height, frame.width, frame.height, this.maps));
     const p = m.placement;
     this.clearBars(p);
     const w = this.width;
     const cw = w >> 1;
-    const out = this.frame.data;
+    const out = this.out.data;
     const uBase = w * this.height;
     const vBase = uBase + (uBase >> 2);
     // A Buffer and a Uint8Array are different shapes to V8: one plain view keeps the loop monomorphic.
@@ -214,7 +225,7 @@ export class I420Scaler {
     const p = m.placement;
     const w = this.width;
     const cw = w >> 1;
-    const out = this.frame.data;
+    const out = this.out.data;
     const uBase = w * this.height;
     const vBase = uBase + (uBase >> 2);
     const R = bgr ? 2 : 0;
@@ -248,7 +259,7 @@ export class I420Scaler {
     const ws = (sw * 3) >> 2; // words per source row
     const w = this.width;
     const cw = w >> 1;
-    const out = this.frame.data;
+    const out = this.out.data;
     const uBase = w * this.height;
     const vBase = uBase + (uBase >> 2);
     const M = 0x00ff00ff;
@@ -298,7 +309,7 @@ export class I420Scaler {
   /** Black (Y 16, U = V = 128) around the content; redone every frame since the overlay may draw there. */
   private clearBars(p: Placement): void {
     const { width: w, height: h } = this;
-    const d = this.frame.data;
+    const d = this.out.data;
     const cw = w >> 1, ch = h >> 1;
     const uBase = w * h, vBase = uBase + cw * ch;
     const plane = (base: number, pw: number, ph: number, ox: number, oy: number, cW: number, cH: number, v: number) => {

@@ -1,10 +1,12 @@
-// The set of WHEP viewers: one RTCPeerConnection each, all fed from one shared video source.
-// Owns admission (viewer limit), the offer/answer exchange, and reaping sessions whose peer is gone.
+// WHEP viewer sessions: one WebRTC peer per viewer, the viewer limit, handing every viewer the one encoded
+// stream, and reaping sessions whose peer is gone. A viewer is sent packets from the first keyframe after it
+// connects (the encoder is asked for one right then), so it never starts on frames it cannot decode.
 
 import { randomUUID } from 'node:crypto';
 import { HttpError } from '../http/errors.js';
-import { withBandwidthLimit } from './sdp.js';
-import { iceGatheringDone, type MediaTrack, type PeerConnection, type VideoSource, type Wrtc } from './wrtc.js';
+import type { VideoCodec } from './rtp.js';
+import { narrowOffer } from './sdp.js';
+import { answerOffer, OfferRefused, type ConnectionState, type SendingPeer } from './transport.js';
 
 export interface SessionPolicy {
   maxViewers: number;
@@ -12,8 +14,6 @@ export interface SessionPolicy {
   reapAfterMs: number;
   /** A session that has not connected this long after its offer is removed. */
   connectTimeoutMs: number;
-  /** Send-bitrate cap per viewer, kbit/s; 0 = none. */
-  maxBitrateKbps: number;
 }
 
 export interface SessionsLog {
@@ -21,7 +21,16 @@ export interface SessionsLog {
   warn(obj: unknown, msg?: string): void;
 }
 
-type ConnectionState = PeerConnection['connectionState'];
+/** What the sessions need from the stream they hand out. */
+export interface StreamControl {
+  codec: VideoCodec;
+  /** A session was opened: the stream must run (it may take a moment to start). */
+  demand(): void;
+  /** The last session closed: the stream may stop. */
+  idle(): void;
+  /** A viewer needs a keyframe (it just connected, or reported picture loss). */
+  requestKeyframe(): void;
+}
 
 interface SessionState {
   state: ConnectionState;
@@ -52,23 +61,28 @@ export function observe(s: SessionState, state: ConnectionState, now: number): v
 
 interface Session extends SessionState {
   id: string;
-  pc: PeerConnection;
-  track: MediaTrack;
+  peer: SendingPeer;
+  /** Packets flow once a keyframe starts after the peer connected. */
+  live: boolean;
 }
 
-/** How long the answer waits for ICE candidates: host candidates come in milliseconds, this only caps odd hosts. */
-const GATHER_TIMEOUT_MS = 3000;
 const REAP_INTERVAL_MS = 1000;
+/**
+ * A connected viewer not heard from for this long counts as disconnected (and is reaped reap_timeout_s later):
+ * browsers send RTCP about once a second while media flows and ICE consent checks every ~5 s (RFC 7675) even when
+ * it does not; werift's own consent expiry only gives up after 30 s.
+ */
+export const SILENCE_MS = 8000;
 
 export class ViewerSessions {
   private readonly sessions = new Map<string, Session>();
   /** Offers being answered: they hold a viewer slot so concurrent POSTs cannot overshoot the limit. */
   private pending = 0;
   private reaper: NodeJS.Timeout | undefined;
+  private connectedCount = 0;
 
   constructor(
-    private readonly wrtc: Wrtc,
-    private readonly source: VideoSource,
+    private readonly stream: StreamControl,
     private readonly policy: SessionPolicy,
     private readonly log: SessionsLog,
     private readonly now: () => number = () => performance.now(),
@@ -79,11 +93,9 @@ export class ViewerSessions {
     return this.sessions.size + this.pending;
   }
 
-  /** Sessions whose peer is connected right now: the only ones that see frames. */
+  /** Sessions whose peer is connected right now: the only ones anything is drawn for. */
   get connected(): number {
-    let n = 0;
-    for (const s of this.sessions.values()) if (s.pc.connectionState === 'connected') n++;
-    return n;
+    return this.connectedCount;
   }
 
   has(id: string): boolean {
@@ -95,41 +107,49 @@ export class ViewerSessions {
     this.reaper.unref();
   }
 
-  /** Answers a (validated) offer; throws HttpError 503 at the viewer limit, 400 when libwebrtc refuses the offer. */
-  async open(offerSdp: string): Promise<{ id: string; answer: string }> {
+  /**
+   * Answers a checked offer; throws HttpError 503 at the viewer limit, 400 when the WebRTC stack refuses it.
+   * `loopback`: the viewer is on this machine.
+   */
+  async open(offerSdp: string, loopback: boolean): Promise<{ id: string; answer: string }> {
     if (this.count >= this.policy.maxViewers)
       throw new HttpError(503, `viewer limit reached (${this.policy.maxViewers}); try again later`, { 'Retry-After': '10' });
     this.pending++;
-    const pc = new this.wrtc.RTCPeerConnection({ iceServers: [] });
-    let track: MediaTrack | undefined;
+    // The encoder starts now, while ICE and DTLS connect: its first frame is ready when the viewer is.
+    this.stream.demand();
+    let peer: SendingPeer | undefined;
     try {
+      const { sdp, payloadType } = narrowOffer(offerSdp, this.stream.codec);
       try {
-        await pc.setRemoteDescription({ type: 'offer', sdp: withBandwidthLimit(offerSdp, this.policy.maxBitrateKbps) });
+        peer = await answerOffer(sdp, this.stream.codec, payloadType, loopback);
       } catch (e) {
-        throw new HttpError(400, `the offer was refused: ${(e as Error).message}`);
+        if (e instanceof OfferRefused) throw new HttpError(400, e.message);
+        throw e;
       }
-      track = this.source.createTrack();
-      pc.addTrack(track);
-      await pc.setLocalDescription(await pc.createAnswer());
-      await iceGatheringDone(pc, GATHER_TIMEOUT_MS);
-      const answer = pc.localDescription?.sdp ?? '';
-      // A video m-line answered with port 0 means libwebrtc found nothing it can send there.
-      if (!/^m=video [1-9]/m.test(answer)) throw new HttpError(400, 'no video stream could be negotiated from this offer');
       const id = randomUUID();
-      const session: Session = { id, pc, track, state: pc.connectionState, createdAt: this.now(), everConnected: false, downSince: undefined };
-      pc.addEventListener('connectionstatechange', () => {
-        observe(session, pc.connectionState, this.now());
-        this.log.info({ session: id, state: pc.connectionState }, 'viewer connection state');
-      });
+      const session: Session = { id, peer, state: peer.connectionState, createdAt: this.now(), everConnected: false, downSince: undefined, live: false };
+      peer.onState((state) => this.changed(session, state));
+      peer.onPictureLoss(() => this.stream.requestKeyframe());
       this.sessions.set(id, session);
       this.log.info({ session: id, viewers: this.sessions.size }, 'viewer session opened');
-      return { id, answer };
+      return { id, answer: peer.answer };
     } catch (e) {
-      track?.stop();
-      pc.close();
+      peer?.close();
       throw e;
     } finally {
       this.pending--;
+      if (this.count === 0) this.stream.idle();
+    }
+  }
+
+  /** Hands one encoded packet to every connected viewer (from its first keyframe on). */
+  forward(packet: Buffer, keyframe: boolean): void {
+    for (const s of this.sessions.values()) {
+      if (!s.live) {
+        if (!keyframe || s.state !== 'connected') continue;
+        s.live = true;
+      }
+      s.peer.send(packet);
     }
   }
 
@@ -138,9 +158,11 @@ export class ViewerSessions {
     const s = this.sessions.get(id);
     if (!s) return false;
     this.sessions.delete(id);
-    s.track.stop();
-    s.pc.close();
+    if (s.state === 'connected') this.connectedCount--;
+    s.state = 'closed';
+    s.peer.close();
     this.log.info({ session: id, why, viewers: this.sessions.size }, 'viewer session closed');
+    if (this.count === 0) this.stream.idle();
     return true;
   }
 
@@ -148,7 +170,8 @@ export class ViewerSessions {
   reap(): void {
     const now = this.now();
     for (const s of [...this.sessions.values()]) {
-      observe(s, s.pc.connectionState, now);
+      const state = s.peer.connectionState;
+      this.changed(s, state === 'connected' && now - s.peer.lastHeardMs > SILENCE_MS ? 'disconnected' : state, now);
       const v = verdict(s, now, this.policy);
       if (v !== 'keep') this.close(s.id, v);
     }
@@ -158,5 +181,22 @@ export class ViewerSessions {
     if (this.reaper) clearInterval(this.reaper);
     this.reaper = undefined;
     for (const id of [...this.sessions.keys()]) this.close(id, 'preview stopped');
+  }
+
+  private changed(s: Session, state: ConnectionState, now = this.now()): void {
+    if (!this.sessions.has(s.id) || state === s.state) {
+      observe(s, state, now);
+      return;
+    }
+    const was = s.state;
+    observe(s, state, now);
+    if (was === 'connected') this.connectedCount--;
+    if (state === 'connected') {
+      this.connectedCount++;
+      // Start this viewer at a fresh keyframe rather than waiting for the next one of the GOP.
+      s.live = false;
+      this.stream.requestKeyframe();
+    }
+    this.log.info({ session: s.id, state }, 'viewer connection state');
   }
 }

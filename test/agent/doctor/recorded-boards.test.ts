@@ -123,7 +123,7 @@ describe('doctor on a Xavier with JetPack 5.1 (addon built, engine present, brok
   it('gives the expected verdict per line', async () => {
     const results = await runDoctor(await ctx());
     expect(verdicts(results)).toEqual({
-      board: 'OK', jetpack: 'OK', glibc: 'WARN', node: 'OK', tensorrt: 'OK', 'tensorrt.addon': 'OK', 'tensorrt.engines': 'OK',
+      board: 'OK', jetpack: 'OK', glibc: 'OK', node: 'OK', tensorrt: 'OK', 'tensorrt.addon': 'OK', 'tensorrt.engines': 'OK',
       onnxruntime: 'OK', sharp: 'OK', ffmpeg: 'OK', gstreamer: 'OK', 'gstreamer.nvidia': 'WARN', encoder: 'OK',
       'preview.encoder': 'OK', 'preview.transport': 'OK', cameras: 'WARN',
       thermal: 'OK', power: 'OK', mqtt: 'FAIL',

@@ -8,7 +8,9 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { HttpServer } from '../../../../src/agent/http/server.js';
 import { previewConfig } from '../../../../src/agent/preview/config-schema.js';
+import { registerPage } from '../../../../src/agent/preview/page.js';
 import { PreviewService } from '../../../../src/agent/preview/service.js';
+import { registerWhep } from '../../../../src/agent/preview/whep.js';
 import { PoseRuntime } from '../../../../src/runtime/pose-runtime.js';
 import { keypointBox } from '../../../../src/runtime/tracking/similarity.js';
 import type { RawFrame } from '../../../../src/runtime/types.js';
@@ -39,8 +41,10 @@ const log = {
 
 const runtime = await PoseRuntime.create({ heights: [Number(opt['net-height'])], sourceSize: { width, height }, inference: { onnxruntime: { providers: ['cpu'], threads: 1 } } });
 const http = new HttpServer({ host: opt.host!, port: Number(opt.port), token: opt.token }, log);
-const preview = new PreviewService(previewConfig({ enabled: true }), http, runtime.layout, log);
-preview.start();
+const preview = new PreviewService(previewConfig({ enabled: true }), runtime.layout, log);
+await preview.start();
+registerPage(http, 'whep/live');
+registerWhep(http, 'live', () => (preview.sessions ? { sessions: preview.sessions, codec: preview.codec } : undefined));
 
 let latest: RawFrame | undefined;
 let people: Array<{ id: number; keypoints: Float32Array }> = [];
@@ -121,7 +125,7 @@ async function stop(): Promise<void> {
   await preview.stop();
   await http.stop();
   await runtime.dispose();
-  // wrtc: exit explicitly once tracks are stopped (a normal exit after RTCVideoSource can crash).
+  // The encoder child and the peers are closed by now; leave even if a library timer is still armed.
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop());

@@ -6,15 +6,14 @@ import { WhepClient } from '../../../../src/agent/preview/whep-client.js';
 
 const [endpoint, token] = process.argv.slice(2);
 const emit = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
-const client = await WhepClient.connect(endpoint, { token });
+const client = await WhepClient.connect(endpoint!, { token });
 if (client.status !== 201) {
   emit({ event: 'refused', status: client.status, body: client.body });
   process.exit(1);
 }
-client.pc.addEventListener('connectionstatechange', () => {
-  if (client.connectionState === 'connected') emit({ event: 'connected', location: client.location });
-});
-setInterval(() => emit({ event: 'frames', frames: client.frames, size: client.lastSize }), 1000);
+const connected = () => client.connectionState === 'connected' && (emit({ event: 'connected', location: client.location }), true);
+if (!connected()) client.onState(() => void connected());
+setInterval(() => emit({ event: 'frames', frames: client.frames, decodable: client.decodableFrames }), 1000);
 const stop = async () => {
   await client.close();
   process.exit(0);
