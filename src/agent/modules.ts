@@ -18,7 +18,8 @@ export function agentModules(s: AgentServices, remote: RemoteModuleOptions): { m
   const haComponents = new HomeAssistantComponents();
   const http = config.http.enabled ? new HttpModule(config.http, log.child({ module: 'http' }), () => s.health.report()) : undefined;
   if (http) modules.push(http);
-  if (http && config.preview.enabled) modules.push(new PreviewModule(s, http.server));
+  const events = new EventsModule(s, haComponents);
+  if (http && config.preview.enabled) modules.push(new PreviewModule(s, http.server, {}, () => events.current));
   else if (config.preview.enabled) log.warn('preview is enabled but http.enabled is false: the live view needs the HTTP server');
   modules.push(new TelemetryModule(s, http?.server));
   let notify: NotifyModule | undefined;
@@ -29,7 +30,7 @@ export function agentModules(s: AgentServices, remote: RemoteModuleOptions): { m
     // Under systemd without the addon the service would be killed at its start timeout: say why now.
     log.error({ err: (e as Error).message }, 'sd_notify is unavailable');
   }
-  modules.push(new EventsModule(s, haComponents));
+  modules.push(events);
   modules.push(new RemoteConfigModule(s, remote));
   // Discovery goes last, so that its first message has the entities the modules above add to haComponents.
   modules.push(new HomeAssistantModule(s, haComponents));

@@ -26,6 +26,7 @@ const base = 'pafcast/matrix';
 const results: UpdateResult[] = [];
 const stats: Array<{ at: number; s: StatsPayload }> = [];
 let poses = 0;
+const zoneTopics = new Set<string>();
 
 beforeAll(async () => {
   ensureBuilt();
@@ -52,8 +53,9 @@ beforeAll(async () => {
     if (topic === `${base}/config/result`) results.push(JSON.parse(payload.toString()) as UpdateResult);
     else if (topic === `${base}/stats`) stats.push({ at: Date.now(), s: JSON.parse(payload.toString()) as StatsPayload });
     else if (topic === `${base}/poses`) poses++;
+    else if (topic.startsWith(`${base}/zones/`)) zoneTopics.add(topic);
   });
-  await client.subscribeAsync([`${base}/config/result`, `${base}/stats`, `${base}/poses`], { qos: 1 });
+  await client.subscribeAsync([`${base}/config/result`, `${base}/stats`, `${base}/poses`, `${base}/zones/+`], { qos: 1 });
   agent = new AgentProcess(['--config', configFile], { NOTIFY_SOCKET: systemd.path, WATCHDOG_USEC: '3000000', PAFCAST_SD_NOTIFY_ADDON: addon });
   await waitFor(() => poses >= 3 || (!agent.alive && 'dead'), 'the first poses', 120_000);
   expect(agent.alive, agent.dump()).toBe(true);
@@ -126,16 +128,20 @@ describe('the restart matrix', () => {
   }, 120_000);
 
   const cases: Array<[string, Record<string, unknown>, string[], string[]]> = [
-    ['pipeline', { source: { fps_cap: 12 } }, ['source.fps_cap'], ['pipeline', 'preview', 'telemetry', 'notify']],
+    ['pipeline', { source: { fps_cap: 12 } }, ['source.fps_cap'], ['pipeline', 'preview', 'telemetry', 'notify', 'events']],
     ['preview', { preview: { fps: 8 } }, ['preview.fps'], ['preview']],
     ['telemetry', { telemetry: { interval_ms: 700 } }, ['telemetry.interval_ms'], ['telemetry']],
     ['remote', { mqtt: { qos: { config: 0 } } }, ['mqtt.qos.config'], ['remote']],
     ['stats', { mqtt: { stats_interval_s: 1.5 } }, ['mqtt.stats_interval_s'], ['stats']],
+    ['events', { events: { zones: [{ name: 'door', polygon: [[0, 0], [0.5, 0], [0.5, 1], [0, 1]] }] } }, ['events.zones'], ['events']],
+    ['homeassistant', { homeassistant: { name: 'Matrix camera' } }, ['homeassistant.name'], ['homeassistant']],
   ];
   it.each(cases)('restarts %s: one answer, and every endpoint and topic still works', async (module, patch, applied, restarted) => {
     const r = await configSet(`restart-${module}`, patch);
     expect(r).toEqual({ request_id: `restart-${module}`, ok: true, errors: [], applied, restarted, restart_required: [] });
     await expectEverythingWorks(`after restarting ${module}`);
+    // The restarted events module publishes the new zone's retained state.
+    if (module === 'events') await waitFor(() => zoneTopics.has(`${base}/zones/door`), 'the new zone on MQTT', 15_000);
   }, 180_000);
 
   it('still answers remote config after its own restart, and reports agent-restart keys', async () => {

@@ -7,6 +7,8 @@
 import type { AgentModule, AgentServices } from '../agent.js';
 import type { HttpServer } from '../http/server.js';
 import type { ModuleScope } from '../lifecycle.js';
+import type { PoseEvents } from '../../runtime/events/engine.js';
+import type { OverlayScene } from './annotate.js';
 import { registerPage } from './page.js';
 import { PreviewService, type PreviewServiceOptions } from './service.js';
 import { registerWhep, whepPath } from './whep.js';
@@ -24,6 +26,8 @@ export class PreviewModule implements AgentModule {
     private readonly s: AgentServices,
     private readonly http: HttpServer,
     private readonly options: PreviewServiceOptions = {},
+    /** The running pose events engine, if any: its zones and lines are drawn, and who is down. */
+    private readonly events: () => PoseEvents | undefined = () => undefined,
   ) {}
 
   /** Frames drawn for viewers since start (0 while nobody watches). */
@@ -75,6 +79,12 @@ export class PreviewModule implements AgentModule {
     );
     let fps = 0;
     let last = 0;
+    const ev = config.events;
+    // One scene object per start: the zones and lines of this config; sizes and who is down are read per frame.
+    const scene: OverlayScene | undefined =
+      ev.enabled && (ev.zones.length || ev.lines.length || ev.person_down.enabled)
+        ? { zones: ev.zones, lines: ev.lines, sourceWidth: 0, sourceHeight: 0, isDown: (id) => this.events()?.fallPhase(id) === 'down' }
+        : undefined;
     scope.own(
       pipeline.on({
         onFrame: (frame, tracked, meta) => {
@@ -84,7 +94,11 @@ export class PreviewModule implements AgentModule {
             fps = fps === 0 ? instant : fps + FPS_SMOOTHING * (instant - fps);
           }
           last = now;
-          service.offer(frame, tracked, { fps, netWidth: meta.net.width, netHeight: meta.net.height, source: meta.source });
+          if (scene) {
+            scene.sourceWidth = meta.source.width;
+            scene.sourceHeight = meta.source.height;
+          }
+          service.offer(frame, tracked, { fps, netWidth: meta.net.width, netHeight: meta.net.height, source: meta.source, scene });
         },
       }),
     );

@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import type { ModelLayout } from '../../runtime/manifest.js';
 import type { RawFrame } from '../../runtime/types.js';
-import { Annotator, type PreviewPerson } from './annotate.js';
+import { Annotator, type OverlayScene, type PreviewPerson } from './annotate.js';
 import type { PreviewConfig } from './config-schema.js';
 import { EncoderProcess, type EncoderCounters } from './encoder.js';
 import { chooseEncoder, encoderCommand, type EncoderChoice, type EncoderTools } from './encoder-plan.js';
@@ -31,6 +31,8 @@ export interface PreviewMeta {
   netHeight: number;
   /** Size the keypoints refer to, when not the frame's own size (e.g. poses from the full-size source, frame downscaled). */
   source?: { width: number; height: number };
+  /** Zones, lines and who is down, when pose events run. */
+  scene?: OverlayScene;
 }
 
 export interface PreviewServiceOptions {
@@ -174,7 +176,7 @@ export class PreviewService {
       const kpScale = meta.source && meta.source.width > 0 ? frame.width / meta.source.width : 1;
       const at = Object.assign(this.at, p);
       at.scale = p.scale * kpScale;
-      this.annotator.draw(target, people, at, meta);
+      this.annotator.draw(target, people, at, meta, meta.scene);
       encoder.submit(target, nowMs);
       this.drawn++;
     } catch (e) {

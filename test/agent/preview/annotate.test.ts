@@ -130,4 +130,44 @@ describe('Annotator', () => {
     const chroma = img.data.subarray(W * H);
     expect(chroma.every((v) => v === 128)).toBe(true);
   });
+
+  it('draws the zones and lines of the pose events and marks a person who is down, in their own colours', () => {
+    const img = black();
+    const a = new Annotator(layout, H);
+    const standing = new Float32Array(layout.numParts * 3);
+    standing.set([100, 100, 0.9], 3); // neck
+    standing.set([100, 200, 0.9], 8 * 3); // right hip
+    const lying = new Float32Array(layout.numParts * 3);
+    lying.set([400, 300, 0.9], 3);
+    lying.set([500, 310, 0.9], 8 * 3);
+    // A 640×360 source drawn at half size: 0..1 coordinates land at 0..320 × 0..180.
+    const at = { scale: 0.5, offsetX: 0, offsetY: 0, contentWidth: W, contentHeight: H };
+    a.draw(img, [{ id: 1, keypoints: standing }, { id: 2, keypoints: lying }], at, { fps: 10, netWidth: 456, netHeight: 256 }, {
+      zones: [{ name: 'bed', polygon: [[0.5, 0.5], [0.9, 0.5], [0.9, 0.9], [0.5, 0.9]] }],
+      lines: [{ name: 'door', a: [0.25, 0.1], b: [0.25, 0.9], in: 'right' }],
+      sourceWidth: 640,
+      sourceHeight: 360,
+      isDown: (id) => id === 2,
+    });
+    const near = (x: number, y: number, c: number[], r = 1) => {
+      for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) if (px(img, x + dx, y + dy).every((v, i) => Math.abs(v - c[i]) <= 2)) return true;
+      return false;
+    };
+    // The zone's left edge at x = 160, between y = 90 and 162, cyan; the line at x = 80, yellow.
+    expect(near(160, 130, yuv([0, 220, 255]))).toBe(true);
+    expect(near(80, 140, yuv([255, 230, 0]))).toBe(true);
+    // The arrow goes right of the line (the "in" side), not left of it.
+    let right = 0, left = 0;
+    for (let x = 83; x < 100; x++) if (near(x, 90, yuv([255, 230, 0]), 0)) right++;
+    for (let x = 62; x < 78; x++) if (near(x, 90, yuv([255, 230, 0]), 0)) left++;
+    expect(right).toBeGreaterThan(left);
+    // A red box around the person who is down (parts at 200..250 × 150..155), none around the other one.
+    const red = yuv([255, 0, 0]);
+    let redPixels = 0;
+    for (let y = 130; y < 175; y++) for (let x = 180; x < 275; x++) if (near(x, y, red, 0)) redPixels++;
+    expect(redPixels).toBeGreaterThan(40);
+    let redElsewhere = 0;
+    for (let y = 40; y < 110; y++) for (let x = 30; x < 75; x++) if (near(x, y, red, 0)) redElsewhere++;
+    expect(redElsewhere).toBe(0);
+  });
 });
