@@ -187,7 +187,7 @@ describe('pafcast run', () => {
     await sub.client.endAsync();
   }, 600_000);
 
-  it('exits 0 on SIGTERM with the live view streaming to a viewer (wrtc would segfault on a normal exit)', async () => {
+  it('exits 0 on SIGTERM with the live view streaming to a viewer', async () => {
     const agent = new AgentProcess([
       '--source', streetAvi, '--loop', '--mqtt', broker.url, '--prefix', 'itest5', '--device-id', 'dev', ...COMMON,
       '--set', 'preview.enabled=true', '--set', 'http.port=0', '--log-level', 'info',

@@ -16,6 +16,7 @@ import { PoseTracker } from '../../src/runtime/tracking/pose-tracker.js';
 import { sigmasFor } from '../../src/runtime/tracking/sigmas.js';
 import { StageMeters } from '../../src/telemetry/meters.js';
 import { tempDir, writeEngine } from '../runtime/engines/fixtures.js';
+import { waitFor } from './helpers/agent-process.js';
 import { fakeTrtAddon, type FakeAddon } from '../runtime/backends/fake-trt-addon.js';
 
 const manifest = loadManifest('lightweight-openpose-coco18');
@@ -72,19 +73,10 @@ function start(config: AgentConfig, selection?: Parameters<typeof sessionOpener>
   return { meters, sink, pipeline, errors, sessions };
 }
 
-async function until<T>(get: () => T | undefined | false, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Runs until `n` more poses arrived, then changes the height live and checks the next frames use it. */
 async function exerciseHeights(run: ReturnType<typeof start>) {
-  await until(() => run.sink.poses.length >= 3, 'three frames');
+  await waitFor(() => run.sink.poses.length >= 3, 'three frames');
   const session = run.sessions[0]!;
   expect(session.heights).toEqual([368, 320, 256, 224, 160]);
   expect(run.sink.poses[0]!.source).toEqual({ width: 640, height: 480 });
@@ -94,7 +86,7 @@ async function exerciseHeights(run: ReturnType<typeof start>) {
 
   expect(run.pipeline.setHeight(160)).toBe(true);
   const from = run.sink.poses.length;
-  await until(() => run.sink.poses.length >= from + 3, 'frames after the change');
+  await waitFor(() => run.sink.poses.length >= from + 3, 'frames after the change');
   expect(run.sink.poses.at(-1)!.net).toEqual({ width: WIDTHS_4_3[160], height: 160 });
   expect(run.meters.snapshot().net).toEqual({ width: WIDTHS_4_3[160], height: 160 });
   // A height nobody prepared is refused (the agent restarts the pipeline to prepare it), never run half-way.
@@ -133,9 +125,9 @@ describe('sessions prepared for the real frame format', () => {
     const dir = await tempDir();
     await writeEngine(dir); // 16:9 ladder profile, 288..656 wide: 4:3 at 160 needs 216
     const run = start(agentConfig('tensorrt'), { addonLoader: () => fakeTrtAddon(), engineDirs: [dir] });
-    await until(() => run.errors.length >= 1, 'the session failure');
+    await waitFor(() => run.errors.length >= 1, 'the session failure');
     expect(run.errors[0]).toMatch(/build one with: pafcast engines build .* --aspect 4:3/);
-    await until(() => run.pipeline.stats().skipped >= 5, 'frames skipped while retrying');
+    await waitFor(() => run.pipeline.stats().skipped >= 5, 'frames skipped while retrying');
     expect(run.sink.poses).toEqual([]);
   }, 60_000);
 });

@@ -167,8 +167,8 @@ export async function command(argv: string[]): Promise<number> {
   await agent.start();
   const why = await Promise.race([signalled, agent.ended.then((end) => `source ${end}`)]);
   const code = await shutdown(why);
-  // Child processes, sockets and wrtc tracks are closed by now and the log writes synchronously. Leave
-  // explicitly: a process that loaded wrtc (the live view) segfaults in its native teardown on a normal
-  // exit (SIGSEGV instead of exit 0 under systemd), and a library timer must not keep us alive either.
+  // Child processes and sockets are closed by now and the log writes synchronously. Leave explicitly: a
+  // library timer or a native handle (onnxruntime's worker, a WebRTC socket) must not keep us alive, or
+  // take the exit code from us in a native teardown.
   process.exit(code);
 }

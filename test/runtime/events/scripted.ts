@@ -1,6 +1,7 @@
 // Scripted keypoint tracks for the event engine tests: COCO-18 skeletons (OpenPose order) built from a few body
 // parameters, and a driver that feeds them frame by frame on a fake clock.
 
+import { seededRandom } from '../../../src/runtime/synthetic.js';
 import type { PoseEvent } from '../../../src/runtime/events/types.js';
 import type { PoseEvents } from '../../../src/runtime/events/engine.js';
 
@@ -126,17 +127,8 @@ export interface Noise {
   seed: number;
 }
 
-/** A small deterministic generator (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic generator (the synthetic maps' mulberry32). */
+export const seeded = seededRandom;
 
 export function play(engine: PoseEvents, seconds: number, fps: number, script: (tMs: number) => Shot['people'], startMs = 0, noise?: Noise): Recorded {
   const rec: Recorded = { events: [], zoneChanges: [], downChanges: [], phases: new Set() };
