@@ -134,7 +134,8 @@ describe('PosePipeline', () => {
     const p = new PosePipeline({
       source,
       openSession: async () => ({ estimator: est, heights: [manifest.input_size.default_height] }),
-      tracker: new PoseTracker({}, K, sigmasFor(manifest)),
+      // Confirmed by confirm_hits / confirm_ms, not at first sight (instant_confirm_parts above the part count).
+      tracker: new PoseTracker({ instant_confirm_parts: K + 1 }, K, sigmasFor(manifest)),
       publisher: rec,
       options: { height: 0, skipEmptyFrames: false, decimals: 1, model: manifest.name },
       log,

@@ -1,12 +1,13 @@
 // Issue 14, acceptance 1: tracking on street.avi at 50, 25, 12.5 and 6.25 fps (every 1st, 2nd, 4th, 8th frame),
 // scored against identity chains built without the tracker and checked by eye (test/fixtures/tracking). The
 // detections are the real model's on every frame, recorded (street-detections.test.ts checks the recording
-// against a fresh onnxruntime run); each subsampled run feeds them at their source time (frame × 20 ms).
+// against a fresh onnxruntime run); each subsampled run feeds them at their source time (frame × 20 ms), from
+// every possible starting frame (phase).
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadManifest } from '../../../src/runtime/manifest.js';
-import { everyNth, fixtureChains, replay, scoreTracking, type ChainFixture } from '../../../src/runtime/tracking/evaluation.js';
+import { everyNth, fixtureChains, realtimeSchedule, replay, scoreTracking, type ChainFixture } from '../../../src/runtime/tracking/evaluation.js';
 import { PoseTracker } from '../../../src/runtime/tracking/pose-tracker.js';
 import { sigmasFor } from '../../../src/runtime/tracking/sigmas.js';
 import { chainsPath, loadStreetDetections, NUM_KEYPOINTS } from './street-detections.js';
@@ -30,26 +31,41 @@ describe('tracking on street.avi against eye-checked identity chains', () => {
     for (const p of people) expect(p.frames.length / (p.frames.at(-1)! - p.frames[0] + 1)).toBeGreaterThan(0.7);
   });
 
-  it('keeps ids at 50, 25, 12.5 and 6.25 fps; at most 20 distinct ids published', () => {
+  const run = (schedule: number[]) => {
+    const r = replay(new PoseTracker({}, NUM_KEYPOINTS, sigmas), recording.frames, schedule, recording.frameMs);
+    return { score: scoreTracking(people, r.published), countChanges: r.countChanges };
+  };
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+  it('keeps ids at 50, 25, 12.5 and 6.25 fps, from every starting frame; at most 20 distinct ids published', () => {
     const rows = [1, 2, 4, 8].map((step) => {
-      const run = replay(new PoseTracker({}, NUM_KEYPOINTS, sigmas), recording.frames, everyNth(205, step), recording.frameMs);
-      return { fps: 50 / step, score: scoreTracking(people, run.published), countChanges: run.countChanges };
+      // Every phase of the subsampling (frames p, p + step, ...), phase 0 first.
+      const phases = Array.from({ length: step }, (_, p) => run(everyNth(205, step, p)));
+      return { fps: 50 / step, phase0: phases[0], phases, meanShare: mean(phases.map((r) => r.score.share)) };
     });
     console.log(
       'street.avi tracking (share of each person\'s frames with their majority id, over all 7):\n' +
-        rows.map((r) => `  ${String(r.fps).padStart(5)} fps: share ${r.score.share.toFixed(3)} (lowest person ${r.score.minShare.toFixed(3)}), ` +
-          `${r.score.switches} id switches, ${r.score.distinctIds} distinct ids, count changed ${r.countChanges}×`).join('\n'),
+        rows.map(({ fps, phase0: { score, countChanges }, meanShare }) => `  ${String(fps).padStart(5)} fps: share ${score.share.toFixed(3)} ` +
+          `(lowest person ${score.minShare.toFixed(3)}; mean over phases ${meanShare.toFixed(3)}), ${score.switches} id switches, ` +
+          `${score.distinctIds} distinct ids, count changed ${countChanges}×`).join('\n'),
     );
+    // The target of issue 14: >= 0.95 at every rate, from the first frame and on average over where the run starts.
+    // Measured (phase 0 / mean): 0.989 / 0.989, 0.981 / 0.985, 0.985 / 0.980, 0.962 / 0.969; at most 12 ids.
     for (const r of rows) {
-      expect(r.score.distinctIds, `${r.fps} fps`).toBeLessThanOrEqual(20);
-      expect(r.score.mergedIds, `${r.fps} fps: one id on two people`).toBe(0);
+      expect(r.phase0.score.share, `${r.fps} fps`).toBeGreaterThanOrEqual(0.95);
+      expect(r.meanShare, `${r.fps} fps, mean over phases`).toBeGreaterThanOrEqual(0.95);
+      expect(r.phase0.score.mergedIds, `${r.fps} fps: one id on two people`).toBe(0);
+      for (const [p, phase] of r.phases.entries()) expect(phase.score.distinctIds, `${r.fps} fps phase ${p}`).toBeLessThanOrEqual(20);
     }
-    // Target 0.95 (issue 14). Measured 0.970 / 0.967 / 0.969 at 50 / 25 / 12.5 fps.
-    for (const r of rows.slice(0, 3)) expect(r.score.share, `${r.fps} fps`).toBeGreaterThanOrEqual(0.95);
-    // 6.25 fps: 0.923 measured, short of 0.95. Each person's first processed frame is unconfirmed (id -1) by
-    // design, which alone caps the share at 1 - 7/130 = 0.946 on this clip; the rest is the brown-bag woman, who
-    // is confirmed a frame late and crosses the backpack man. Held here as a floor against regressions.
-    expect(rows[3].score.share).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('keeps ids on realtime-like schedules (gaps of 6-24 frames)', () => {
+    // Realtime mode: not a target of the issue, held against regressions. Measured: mean 0.946 over the six
+    // schedules, lowest 0.877 (issue 14's first round: 0.840, and 0.333 for one person).
+    const runs = [1, 2, 3, 4, 5, 6].map((seed) => run(realtimeSchedule(205, seed)));
+    console.log(`street.avi tracking, realtime-like: shares ${runs.map((r) => r.score.share.toFixed(3)).join(' ')}`);
+    expect(mean(runs.map((r) => r.score.share))).toBeGreaterThanOrEqual(0.9);
+    for (const r of runs) expect(r.score.distinctIds).toBeLessThanOrEqual(20);
   });
 
   it('the measurement can fail: ids that change every frame, or one id for everyone, score low', () => {
