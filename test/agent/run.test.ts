@@ -124,10 +124,11 @@ describe('pafcast run', () => {
         const kp = got.people[i].pose_keypoints_2d;
         expect(kp).toHaveLength(person.keypoints.length);
         expect(got.people[i].score).toBeCloseTo(person.score, 2);
+        // Published confidences are clamped to 1 (the net's peaks can exceed it slightly).
         for (let j = 0; j < kp.length; j += 3) {
           expect(Math.abs(kp[j] - person.keypoints[j])).toBeLessThan(0.5);
           expect(Math.abs(kp[j + 1] - person.keypoints[j + 1])).toBeLessThan(0.5);
-          expect(Math.abs(kp[j + 2] - person.keypoints[j + 2])).toBeLessThan(0.01);
+          expect(Math.abs(kp[j + 2] - Math.min(1, person.keypoints[j + 2]))).toBeLessThan(0.01);
         }
         comparedPeople++;
       });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PeoplePayload, StatsPayload } from '../../../src/agent/mqtt/topics.js';
+import { HA_EVENT_TYPES } from '../../../src/agent/homeassistant/event-components.js';
 import { readDeviceInfo } from '../../../src/telemetry/device-info.js';
 import { AgentProcess, ensureBuilt, repoRoot, streetAvi, waitFor } from '../helpers/agent-process.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
@@ -73,7 +74,8 @@ describe('Home Assistant discovery with the real agent', () => {
     expect(discovery.origin).toMatchObject({ name: 'pafcast', sw_version: VERSION });
     const ids = discovery.components.map((c) => c.config.unique_id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toHaveLength(9);
+    // Nine of the agent itself, and the person-down sensor and pose-event entity of the events (on by default).
+    expect(ids).toHaveLength(11);
 
     // The retained status and people arrive as Home Assistant subscribes to the entities' topics.
     await waitFor(() => withAvailability().every((e) => e.available) && ha.entity('connectivity')?.state === 'on', 'entities available', 60_000);
@@ -108,11 +110,16 @@ describe('Home Assistant discovery with the real agent', () => {
       net_height: '160',
       hottest_temperature: String(telemetry.thermal.hottest.temp_c),
       backend: `${stats.backend!.backend} ${stats.backend!.provider}${stats.backend!.precision ? ` ${stats.backend!.precision}` : ''}`,
+      person_down: JSON.parse(ha.messagesOn(`${BASE}/person_down`).at(-1)!.payload).down ? 'on' : 'off',
     };
+    // The event entity has a state only once a momentary event (a wave, say) fired on the street clip.
+    const lastEvent = ha.messagesOn(`${BASE}/events`).filter((m) => !m.retain).map((m) => JSON.parse(m.payload) as { type: string })
+      .filter((e) => (HA_EVENT_TYPES as readonly string[]).includes(e.type)).at(-1);
+    expected.pose_event = lastEvent ? lastEvent.type : (null as unknown as string);
     expect(Object.fromEntries([...ha.entities.values()].map((e) => [e.component, e.state]))).toEqual(expected);
     expect(expected.backend).toMatch(/^onnxruntime cpu/);
     expect(Number(expected.hottest_temperature)).toBeGreaterThan(30);
-    for (const e of ha.entities.values()) expect(e.updates, e.component).toBeGreaterThan(0);
+    for (const e of ha.entities.values()) if (e.component !== 'pose_event' || lastEvent) expect(e.updates, e.component).toBeGreaterThan(0);
     expect(ha.problems).toEqual([]);
 
     // Clean stop: `stopped` makes every entity unavailable; the connectivity sensor stays and says disconnected.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentServices } from '../../../src/agent/agent.js';
+import { defaultConfig } from '../../../src/agent/config/load.js';
 import { HttpModule } from '../../../src/agent/http/module.js';
 import { ModuleScope } from '../../../src/agent/lifecycle.js';
 import { previewConfig } from '../../../src/agent/preview/config-schema.js';
@@ -18,7 +19,7 @@ function services(withPipeline: boolean) {
       addSection: (name: string, provider: () => unknown) => (sections.set(name, provider), () => sections.delete(name)),
       addMetrics: (owner: string, provider: () => unknown) => (metrics.set(owner, provider), () => metrics.delete(owner)),
     },
-    config: { preview: previewConfig({ enabled: true }) },
+    config: { ...defaultConfig(), preview: previewConfig({ enabled: true }) },
     log: quiet,
     layout: withPipeline ? layoutOf(loadManifest('lightweight-openpose-coco18')) : undefined,
     pipeline: withPipeline ? { on: (e: PipelineEvents) => (listeners.add(e), () => listeners.delete(e)) } : undefined,
