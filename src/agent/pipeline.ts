@@ -222,6 +222,9 @@ export class PosePipeline {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.running;
+    // A runtime still being created (capture's prepare() before the first frame) must finish and be released
+    // before the process exits: onnxruntime aborts the process when its session creation completes after exit.
+    while (this.opening) await this.opening.catch(() => null);
   }
 
   private emit<K extends keyof PipelineEvents>(name: K, ...args: Parameters<NonNullable<PipelineEvents[K]>>): void {

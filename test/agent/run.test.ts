@@ -194,6 +194,8 @@ describe('pafcast run', () => {
       '--set', 'preview.enabled=true', '--set', 'http.port=0', '--log-level', 'info',
     ]);
     const listening = await waitFor(() => agent.lines.find((l) => l.msg === 'http server listening'), `http listening; log:\n${agent.dump()}`, 120_000);
+    // The WHEP route exists once the live view has chosen its encoder (it probes GStreamer first).
+    await waitFor(() => agent.lines.some((l) => l.msg === 'preview ready'), `preview ready; log:\n${agent.dump()}`, 120_000);
     const viewer = await WhepClient.connect(`http://127.0.0.1:${listening.port as number}/whep/live`);
     expect(viewer.status).toBe(201);
     await waitFor(() => viewer.frames >= 3, `three frames at the viewer; log:\n${agent.dump()}`, 120_000);

@@ -122,6 +122,18 @@ describe('pafcast run and signals', () => {
     expect(await agent.kill('SIGTERM')).toEqual({ code: 0, signal: null });
   }, 120_000);
 
+  it('exits 0 on SIGTERM while the pose runtime is still being created', async () => {
+    // onnxruntime aborted the process ("terminate called after throwing an instance of 'Napi::Error'") when
+    // its session creation completed after the agent had exited; stop now waits for it and releases it.
+    const port = await freePort();
+    const agent = new AgentProcess(['--source', 'test://?size=320x240', '--broker-port', String(port), '--set', 'http.enabled=false']);
+    await agent.waitForLog((l) => l.msg === 'capture pipeline' || !agent.alive, 'the capture pipeline', 60_000);
+    const early = !agent.lines.some((l) => l.msg === 'pose runtime ready');
+    expect(await agent.kill('SIGTERM'), agent.dump()).toEqual({ code: 0, signal: null });
+    // The window this test is about: the runtime was not ready yet when SIGTERM came (creating it takes > 0.5 s).
+    expect(early).toBe(true);
+  }, 120_000);
+
   it('re-reads the config file on SIGHUP: a valid change applies, a broken file is reported and the running config kept', async () => {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'pafcast-hup-'));
