@@ -26,6 +26,17 @@ async function started(...args: Parameters<typeof startBroker>): Promise<TestBro
   return t;
 }
 
+/** A Node script (for `node --input-type=module -e`) that starts the embedded Mosquitto on `port` as `b`, then runs `body`. */
+function brokerScript(port: number, body: string): string {
+  return `
+      import { readFileSync } from 'node:fs';
+      import { pino } from 'pino';
+      import { EmbeddedBroker } from ${JSON.stringify(join(repoRoot, 'dist/src/agent/broker/index.js'))};
+      const b = new EmbeddedBroker({ engine: 'mosquitto', host: '127.0.0.1', port: ${port}, username: '', password: '', password_file: '', binary: '', state_dir: '',
+        persistence: false, max_message_bytes: 1048576, retained: { max_messages: 100, max_bytes: 1048576 } }, { prefix: 'pf', deviceId: 'cam1', log: pino({ level: 'silent' }) });
+      await b.start();${body}`;
+}
+
 function metrics(families: ReturnType<TestBroker['broker']['metricFamilies']>): Map<string, Array<{ labels?: Record<string, string>; value: string }>> {
   const parsed = parsePrometheusTextFormat(renderPrometheus({ extra: families })) as Array<{ name: string; metrics: Array<{ labels?: Record<string, string>; value: string }> }>;
   return new Map(parsed.map((f) => [f.name, f.metrics]));
@@ -113,14 +124,9 @@ describe('managed Mosquitto', () => {
   it('goes with its parent even when the parent is killed with SIGKILL (no orphan)', async () => {
     ensureBuilt();
     const port = await freePort();
-    const script = `
-      import { pino } from 'pino';
-      import { EmbeddedBroker } from ${JSON.stringify(join(repoRoot, 'dist/src/agent/broker/index.js'))};
-      const b = new EmbeddedBroker({ engine: 'mosquitto', host: '127.0.0.1', port: ${port}, username: '', password: '', password_file: '', binary: '', state_dir: '',
-        persistence: false, max_message_bytes: 1048576, retained: { max_messages: 100, max_bytes: 1048576 } }, { prefix: 'pf', deviceId: 'cam1', log: pino({ level: 'silent' }) });
-      await b.start();
+    const script = brokerScript(port, `
       console.log(JSON.stringify({ pid: b.mosquittoPid, dir: b.mosquittoDir }));
-      setInterval(() => {}, 1000);`;
+      setInterval(() => {}, 1000);`);
     const parent = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
     cleanups.push(() => parent.kill('SIGKILL'));
     let out = '';
@@ -139,16 +145,10 @@ describe('managed Mosquitto', () => {
   it.skipIf(process.getuid?.() !== 0)('runs as the agent\'s own user when the agent is not root (as the systemd service\'s `pafcast`)', async () => {
     ensureBuilt();
     const port = await freePort();
-    const script = `
-      import { readFileSync } from 'node:fs';
-      import { pino } from 'pino';
-      import { EmbeddedBroker } from ${JSON.stringify(join(repoRoot, 'dist/src/agent/broker/index.js'))};
-      const b = new EmbeddedBroker({ engine: 'mosquitto', host: '127.0.0.1', port: ${port}, username: '', password: '', password_file: '', binary: '', state_dir: '',
-        persistence: false, max_message_bytes: 1048576, retained: { max_messages: 100, max_bytes: 1048576 } }, { prefix: 'pf', deviceId: 'cam1', log: pino({ level: 'silent' }) });
-      await b.start();
+    const script = brokerScript(port, `
       const uid = /^Uid:\\s+(\\d+)/m.exec(readFileSync('/proc/' + b.mosquittoPid + '/status', 'utf8'))[1];
       console.log(JSON.stringify({ uid: Number(uid), dir: b.mosquittoDir }));
-      await b.stop();`;
+      await b.stop();`);
     // `nobody` stands for the service user: not root, so Mosquitto runs as it and reads its own files.
     const r = await runClient('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '--input-type=module', '-e', script], 30_000);
     expect(r.status, r.output).toBe(0);
