@@ -133,6 +133,8 @@ export class CaptureSource extends EventEmitter {
    */
   next(): Promise<CapturedFrame | null> {
     if (this.waiter) return Promise.reject(new Error('CaptureSource.next() called again before the previous call resolved'));
+    // Stopped means no more frames, also those already buffered (an ended file still hands out what it read).
+    if (this.stopping) return Promise.resolve(null);
     this.assembler.release();
     this.feedPending();
     const frame = this.assembler.take(this.realtime);
