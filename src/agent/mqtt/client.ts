@@ -405,7 +405,9 @@ export class AgentMqtt {
     const text = payload.toString('utf8');
     const now = Date.now();
     if (retainFlag) {
-      if (text !== mine.payload) this.send(mine);
+      // A stored copy equal to a value we sent moments ago is an answer to a subscription made before our newer
+      // publish (a module restarted at once): the broker already has the newer one after it.
+      if (text !== mine.payload && !this.isRecentSend(mine.topic, text, now)) this.send(mine);
       return;
     }
     // Under v5 our own publishes never come back (noLocal): the same "online" published live is another agent.
@@ -485,9 +487,12 @@ export class AgentMqtt {
     if (topic.startsWith(`${this.base}/`)) throw new TopicError(`${topic} is under the device's own base; use publish()`);
     const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
     const m: Outgoing = { topic, payload: text, qos: opts.qos ?? 1, retain: opts.retain, name: null };
-    if (opts.retain && this.retained.has(topic) === false && this.linkUp) this.subscribeOnBroker(topic, 1, true);
+    const fresh = opts.retain && !this.retained.has(topic);
     this.pendingDeletes.delete(topic);
     this.enqueue(m);
+    // Watch it only after the publish: subscribed first, the broker would hand back the previous value
+    // (a restarted module's older discovery) as "stored", and that would be put right with a second publish.
+    if (fresh && this.linkUp) this.subscribeOnBroker(topic, 1, true);
   }
 
   /**

@@ -168,6 +168,31 @@ describe('AgentMqtt', () => {
     expect(line('status')).toMatch(/^t5\/dev\/status\|text\/plain\|\|1$/);
   });
 
+  it('publishes an external retained topic once per change, also when its owner restarts over an older stored value', async () => {
+    // Subscribing before publishing made the broker hand back the previous value as "stored", which the
+    // client then put right with a second publish: every restart of the Home Assistant module sent its
+    // discovery twice (and a late copy of an older one could be resent too).
+    const topic = 'homeassistant/device/onceonly/config';
+    const leftover = await mqtt.connectAsync(broker.url);
+    await leftover.publishAsync(topic, '{"v":0}', { retain: true, qos: 1 });
+    await leftover.endAsync();
+    const agent = new AgentMqtt(broker.url, mqttConfig(), 'onceonly', log);
+    agent.start();
+    await agent.waitConnected(10_000);
+    const { client, got } = await subscriber(topic);
+    await until(() => got.length === 1, 'the stored value');
+    agent.publishExternal(topic, { v: 1 }, { retain: true });
+    await until(() => got.length >= 2, 'the first value');
+    agent.forgetRetained(topic); // its module stops ...
+    agent.publishExternal(topic, { v: 2 }, { retain: true }); // ... and starts again with a changed config
+    await until(() => got.length >= 3, 'the second value');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(got.map((m) => m.payload)).toEqual(['{"v":0}', '{"v":1}', '{"v":2}']);
+    expect(agent.counters().reasserted).toBe(0);
+    await client.endAsync();
+    await agent.stop();
+  });
+
   it('falls back to 3.1.1 with one warning when the broker does not speak v5', async () => {
     const aedes = await Aedes.createBroker();
     const server: Server = createServer(aedes.handle);
