@@ -137,6 +137,8 @@ export class AgentMqtt {
   private quickCloses = 0;
   private readonly conflictTimes: number[] = [];
   private readonly lastReassert = new Map<string, number>();
+  /** Re-assertions waiting out the hold-off (one per topic). */
+  private readonly deferredReasserts = new Map<string, NodeJS.Timeout>();
   /** Recently sent payloads per retained topic: under 3.1.1 our own publishes come back, and may arrive after a newer value was sent. */
   private readonly recent = new Map<string, Array<{ payload: string; at: number }>>();
   private duplicateReported = false;
@@ -148,6 +150,8 @@ export class AgentMqtt {
     private config: MqttConfig,
     deviceId: string,
     private readonly log: Logger,
+    /** Tests shorten the hold-off; the agent keeps the default. */
+    private readonly reassertHoldoffMs = REASSERT_HOLDOFF_MS,
   ) {
     this.base = baseTopic(config.prefix, deviceId);
     this.queue = new OfflineQueue<Outgoing>(config.queue_max);
@@ -302,13 +306,14 @@ export class AgentMqtt {
     this.report('info', 'connected to the MQTT broker', { base: this.base, protocol: this.protocol === 5 ? '5' : '3.1.1' });
     // Subscriptions first, so a request published right after we are seen online is not missed.
     for (const [topic, { qos }] of this.handlers) this.subscribeOnBroker(topic, qos);
-    this.watchOwnRetained();
     this.send({ topic: this.topic('status'), payload: 'online', qos: this.config.qos.status, retain: true, name: 'status' });
     this.retained.set(this.topic('status'), { topic: this.topic('status'), payload: 'online', qos: this.config.qos.status, retain: true, name: 'status' });
     // Everything retained we own, every time: a broker restarted without persistence has forgotten it.
     for (const m of this.retained.values()) if (m.name !== 'status') this.send(m);
     for (const t of this.pendingDeletes) this.client!.publish(t, '', { qos: 1, retain: true });
     this.pendingDeletes.clear();
+    // Watched after our values went out, so the stored copies the broker answers with are ours (as in publishExternal).
+    this.watchOwnRetained();
     const queued = this.queue.drain();
     for (const m of queued) this.send(m);
     this.linkUp = true;
@@ -360,7 +365,7 @@ export class AgentMqtt {
     const declared = (Object.keys(TOPICS) as TopicName[]).filter((n) => TOPICS[n].direction === 'out' && TOPICS[n].retained && !TOPICS[n].param).map((n) => this.topic(n));
     // Plus every retained topic published so far: parametrised ones (zones) and external ones (discovery).
     const published = [...this.retained.keys()];
-    for (const t of new Set([...declared, ...published, this.topic('stats')])) this.subscribeOnBroker(t, 0, true);
+    for (const t of new Set([...declared, ...published, this.topic('stats')])) this.subscribeOnBroker(t, 1, true);
   }
 
   private isRecentSend(topic: string, payload: string, now: number): boolean {
@@ -418,7 +423,22 @@ export class AgentMqtt {
     if (text === mine.payload || (this.protocol === 4 && this.isRecentSend(mine.topic, text, now))) return;
     this.noteConflict(now, `another client published ${JSON.stringify(text.slice(0, 60))} on ${mine.topic}`);
     const last = this.lastReassert.get(mine.topic) ?? -Infinity;
-    if (this.duplicateReported && now - last < REASSERT_HOLDOFF_MS) return;
+    if (this.duplicateReported && now - last < this.reassertHoldoffMs) {
+      // Rate-limited, not given up: the true value goes out once the hold-off has passed, so an overwrite never sticks.
+      if (!this.deferredReasserts.has(mine.topic)) {
+        const timer = setTimeout(() => {
+          this.deferredReasserts.delete(mine.topic);
+          const current = this.retained.get(mine.topic);
+          if (!current || !this.linkUp || this.stopping) return;
+          this.lastReassert.set(mine.topic, Date.now());
+          this.reassertedTotal++;
+          this.send(current);
+        }, last + this.reassertHoldoffMs - now);
+        timer.unref();
+        this.deferredReasserts.set(mine.topic, timer);
+      }
+      return;
+    }
     this.lastReassert.set(mine.topic, now);
     this.reassertedTotal++;
     this.log.warn({ topic: mine.topic, got: text.slice(0, 200) }, 'a retained topic of this device was overwritten by another client; publishing the true value again');
@@ -475,7 +495,7 @@ export class AgentMqtt {
     const fresh = spec.retained && !this.retained.has(topic);
     this.enqueue({ topic, payload: encodePayload(name, payload), qos: this.config.qos[spec.qos], retain: spec.retained, name });
     // A retained topic first published now (a zone): defend it like the others from now on.
-    if (fresh && spec.param && this.linkUp) this.subscribeOnBroker(topic, 0, true);
+    if (fresh && spec.param && this.linkUp) this.subscribeOnBroker(topic, 1, true);
   }
 
   /**
@@ -554,6 +574,7 @@ export class AgentMqtt {
       this.purges.add(check);
       const done = () => {
         this.purges.delete(check);
+        this.client?.off('connect', subscribe);
         this.client?.unsubscribe(pattern);
         resolve(purged);
       };
@@ -626,6 +647,8 @@ export class AgentMqtt {
     const client = this.client;
     if (!client) return;
     this.stopping = true;
+    for (const timer of this.deferredReasserts.values()) clearTimeout(timer);
+    this.deferredReasserts.clear();
     if (this.linkUp) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 2000);

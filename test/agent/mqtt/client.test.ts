@@ -193,6 +193,32 @@ describe('AgentMqtt', () => {
     await agent.stop();
   });
 
+  it('while a duplicate agent is suspected, an overwrite inside the hold-off is put right once the hold-off ends', async () => {
+    // The hold-off stops two agents with one id from ping-ponging; it used to drop the re-assertion, so a
+    // stranger's second "offline" stuck until the next reconnect.
+    const holdoffMs = 1500;
+    const agent = new AgentMqtt(broker.url, mqttConfig(), 'holdoff', log, holdoffMs);
+    agent.start();
+    await agent.waitConnected(10_000);
+    const topic = agent.topic('status');
+    const stranger = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    const { client, got } = await subscriber(topic);
+    await until(() => got.some((m) => m.payload === 'online'), 'online');
+    await stranger.publishAsync(topic, 'online', { retain: true, qos: 1 }); // a second agent: duplicate suspected
+    await stranger.publishAsync(topic, 'offline', { retain: true, qos: 1 }); // put right at once
+    await until(() => agent.counters().reasserted === 1, 'the first re-assertion');
+    await stranger.publishAsync(topic, 'offline', { retain: true, qos: 1 }); // inside the hold-off
+    await new Promise((r) => setTimeout(r, 300));
+    expect(agent.counters().reasserted).toBe(1);
+    await until(() => agent.counters().reasserted === 2, 'the deferred re-assertion', holdoffMs + 3000);
+    await until(() => got.at(-1)?.payload === 'online', 'online again');
+    const stored = await subscriber(topic);
+    await until(() => stored.got.length > 0, 'the stored copy');
+    expect(stored.got[0]).toMatchObject({ payload: 'online', retain: true });
+    await Promise.all([stored.client.endAsync(), client.endAsync(), stranger.endAsync()]);
+    await agent.stop();
+  });
+
   it('falls back to 3.1.1 with one warning when the broker does not speak v5', async () => {
     const aedes = await Aedes.createBroker();
     const server: Server = createServer(aedes.handle);
