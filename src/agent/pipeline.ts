@@ -286,8 +286,9 @@ export class PosePipeline {
   /** The session for this format: the current one, or a new one opened for it (null while retrying). One opening at a time. */
   private async sessionFor(f: FrameFormat): Promise<PipelineSession | null> {
     while (this.opening) await this.opening;
+    // The per-frame path: the current session, with no copy of the format made.
+    if (this.session && sameFormat(this.session.format, f)) return this.session;
     const format: FrameFormat = { width: f.width, height: f.height, sourceWidth: f.sourceWidth, sourceHeight: f.sourceHeight };
-    if (this.session && sameFormat(this.session.format, format)) return this.session;
     const opening = this.open(format);
     this.opening = opening;
     try {

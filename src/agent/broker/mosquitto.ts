@@ -66,7 +66,7 @@ const setprivWorks = new Map<string, boolean>();
  * --pdeathsig, and setpriv always calls capset(2), which a seccomp filter may refuse (the systemd
  * unit's SystemCallFilter=~@privileged does; there the service's cgroup ends the child instead).
  */
-export function setprivRuns(args: readonly string[]): boolean {
+function setprivRuns(args: readonly string[]): boolean {
   const key = args.join(' ');
   let ok = setprivWorks.get(key);
   if (ok === undefined) {

@@ -20,6 +20,7 @@ import type { PoseEstimator } from '../session.js';
 import { PoseEvents } from '../../runtime/events/engine.js';
 import type { EventsConfigInput } from '../../runtime/events/config-schema.js';
 import type { PoseEvent } from '../../runtime/events/types.js';
+import { median as medianOf } from '../../runtime/eval/height-sweep.js';
 import { loadManifest } from '../../runtime/manifest.js';
 import { PoseRuntime } from '../../runtime/pose-runtime.js';
 import { PoseTracker } from '../../runtime/tracking/pose-tracker.js';
@@ -153,8 +154,7 @@ export function summarise(clips: readonly ClipResult[]): EvalSummary {
   const falls = ok.filter((c) => c.label === 'fall'), adls = ok.filter((c) => c.label === 'adl');
   const found = falls.filter((c) => c.found);
   const falseFalls = ok.reduce((n, c) => n + c.false_falls, 0);
-  const delays = found.map((c) => c.delay_s!).sort((a, b) => a - b);
-  const median = delays.length === 0 ? null : delays.length % 2 ? delays[(delays.length - 1) / 2] : (delays[delays.length / 2 - 1] + delays[delays.length / 2]) / 2;
+  const median = found.length === 0 ? null : medianOf(found.map((c) => c.delay_s!));
   const ratio = (a: number, b: number) => (b === 0 ? null : round(a / b, 4));
   return {
     recall: ratio(found.length, falls.length),

@@ -49,7 +49,6 @@ export class EventsModule implements AgentModule {
     for (const topic of mqtt.retainedOf('zones/{zone}')) if (!zoneNames.has(topic.slice(topic.lastIndexOf('/') + 1))) mqtt.clearRetained(topic);
     void mqtt.purgeStale('zones/{zone}', zoneNames);
 
-    let sized = false;
     const counted = { events: 0, falls: 0 };
     const publishStates = (frame: number, clock: { mediaMs: number; ts: number }, zones: readonly string[], personDown: boolean) => {
       for (const name of zones) mqtt.publish('zones/{zone}', zoneMessage(engine.zoneState(name, clock.mediaMs), frame, clock.ts), name);
@@ -62,10 +61,7 @@ export class EventsModule implements AgentModule {
     scope.own(
       pipeline.on({
         onFrame: (frame, tracked, meta) => {
-          if (!sized || engine.sourceSize.width !== meta.source.width || engine.sourceSize.height !== meta.source.height) {
-            engine.setSourceSize(meta.source);
-            sized = true;
-          }
+          engine.setSourceSize(meta.source); // returns at once when the size is unchanged
           const mediaMs = frame.mediaMs ?? frame.ts;
           const index = frame.index ?? frame.seq;
           const events = engine.update(tracked, mediaMs, index);

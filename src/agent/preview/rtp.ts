@@ -46,13 +46,15 @@ export function h264KeyframeStart(p: Uint8Array, off = payloadOffset(p)): boolea
   if (off < 0) return false;
   const type = p[off]! & 0x1f;
   if (type === NAL_SPS) return true;
-  if (type === NAL_STAP_A) {
-    // [STAP-A byte] then (16-bit size, NAL unit) pairs.
-    for (let i = off + 1; i + 2 < p.length; ) {
-      const size = (p[i]! << 8) | p[i + 1]!;
-      if ((p[i + 2]! & 0x1f) === NAL_SPS) return true;
-      i += 2 + size;
-    }
+  return type === NAL_STAP_A && stapAHas(p, off, NAL_SPS);
+}
+
+/** Whether the STAP-A aggregate at `off` ([STAP-A byte] then (16-bit size, NAL unit) pairs) holds a NAL unit of `nal` type. */
+function stapAHas(p: Uint8Array, off: number, nal: number): boolean {
+  for (let i = off + 1; i + 2 < p.length; ) {
+    const size = (p[i]! << 8) | p[i + 1]!;
+    if ((p[i + 2]! & 0x1f) === nal) return true;
+    i += 2 + size;
   }
   return false;
 }
@@ -63,14 +65,7 @@ export function h264IdrSlice(p: Uint8Array, off = payloadOffset(p)): boolean {
   const type = p[off]! & 0x1f;
   if (type === NAL_IDR) return true;
   if (type === NAL_FU_A) return ((p[off + 1] ?? 0) & 0x1f) === NAL_IDR;
-  if (type === NAL_STAP_A) {
-    for (let i = off + 1; i + 2 < p.length; ) {
-      const size = (p[i]! << 8) | p[i + 1]!;
-      if ((p[i + 2]! & 0x1f) === NAL_IDR) return true;
-      i += 2 + size;
-    }
-  }
-  return false;
+  return type === NAL_STAP_A && stapAHas(p, off, NAL_IDR);
 }
 
 /**

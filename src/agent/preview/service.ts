@@ -53,7 +53,6 @@ export class PreviewService {
   private readonly cap: FrameRateCap;
   private live: ViewerSessions | undefined;
   private choice: EncoderChoice | undefined;
-  private argv: string[] = [];
   private encoder: EncoderProcess | undefined;
   /** Encoders told to stop whose child has not exited yet: stop() waits for them. */
   private readonly stopping = new Set<Promise<void>>();
@@ -83,11 +82,6 @@ export class PreviewService {
     return this.choice;
   }
 
-  /** The encoder command (after start()). */
-  get encoderArgv(): readonly string[] {
-    return this.argv;
-  }
-
   /** Process id of the running encoder child; undefined while nobody watches. */
   get encoderPid(): number | undefined {
     return this.encoder?.pid;
@@ -106,7 +100,7 @@ export class PreviewService {
     const tools = this.options.tools ?? (await probeHost());
     const choice = chooseEncoder(this.cfg.encoder, tools);
     const ssrc = randomInt(1, 0xffff_ffff);
-    this.argv = encoderCommand(choice, {
+    const argv = encoderCommand(choice, {
       width: this.cfg.width, height: this.cfg.height, fps: this.cfg.fps, bitrateKbps: this.cfg.max_bitrate_kbps,
       keyframeIntervalS: this.cfg.encoder.keyframe_interval_s, ssrc, pt: ENCODER_PT, mtu: RTP_MTU,
     }, this.cfg.encoder.pipeline);
@@ -117,7 +111,7 @@ export class PreviewService {
       codec: choice.codec,
       demand: () => {
         if (this.encoder || this.live !== sessions) return;
-        const enc = new EncoderProcess({ argv: this.argv, codec: choice.codec, width: this.cfg.width, height: this.cfg.height, fps: this.cfg.fps, ssrc, describe },
+        const enc = new EncoderProcess({ argv, codec: choice.codec, width: this.cfg.width, height: this.cfg.height, fps: this.cfg.fps, ssrc, describe },
           ({ packet, keyframe }) => sessions.forward(packet, keyframe), this.log);
         this.encoder = enc;
         enc.start();

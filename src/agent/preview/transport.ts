@@ -118,10 +118,11 @@ export async function answerOffer(offerSdp: string, codec: VideoCodec, payloadTy
   }
 }
 
-function gathered(pc: Werift.RTCPeerConnection): Promise<void> {
+/** Resolves when ICE gathering is complete, or after `timeoutMs` (the answer then carries what was gathered). */
+export function gathered(pc: Werift.RTCPeerConnection, timeoutMs = GATHER_TIMEOUT_MS): Promise<void> {
   if (pc.iceGatheringState === 'complete') return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(done, GATHER_TIMEOUT_MS);
+    const timer = setTimeout(done, timeoutMs);
     const sub = pc.iceGatheringStateChange.subscribe((s) => s === 'complete' && done());
     function done() {
       clearTimeout(timer);

@@ -7,7 +7,7 @@
 import type * as Werift from 'werift';
 import { h264KeyframeStart, vp8KeyframeStart, type VideoCodec } from './rtp.js';
 import { H264_FMTP } from './sdp.js';
-import { loadWerift, type ConnectionState } from './transport.js';
+import { gathered, loadWerift, type ConnectionState } from './transport.js';
 
 export interface WhepClientOptions {
   token?: string;
@@ -178,15 +178,3 @@ export class WhepClient {
   }
 }
 
-function gathered(pc: Werift.RTCPeerConnection, timeoutMs: number): Promise<void> {
-  if (pc.iceGatheringState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, timeoutMs);
-    const sub = pc.iceGatheringStateChange.subscribe((s) => s === 'complete' && done());
-    function done() {
-      clearTimeout(timer);
-      sub.unSubscribe();
-      resolve();
-    }
-  });
-}

@@ -29,7 +29,6 @@ const SPOT_RADIUS = 1.5;
 
 class PersonRecord {
   lastSeenMs = -Infinity;
-  lastFrame = 0;
   /** The last keypoints seen (copy). */
   readonly keypoints: Float32Array;
   readonly body = new BodyFrame();
@@ -89,12 +88,12 @@ export class PoseEvents {
 
   /**
    * @param config the `events` config section (partial: defaults are filled in; invalid values throw)
-   * @param keypoints the model's keypoint names (manifest.keypoints), or a layout that carries its manifest
+   * @param keypoints the model's keypoint names (manifest.keypoints)
    * @param sourceSize the source frame size the keypoints are in (zones and lines are 0..1 of it)
    */
-  constructor(config: EventsConfigInput | EventsConfig, keypoints: readonly string[] | { manifest: { keypoints: readonly string[] } }, sourceSize: SourceSize) {
+  constructor(config: EventsConfigInput | EventsConfig, keypoints: readonly string[], sourceSize: SourceSize) {
     this.config = resolveEventsConfig(config as EventsConfigInput);
-    this.parts = bodyParts(Array.isArray(keypoints) ? keypoints : (keypoints as { manifest: { keypoints: readonly string[] } }).manifest.keypoints);
+    this.parts = bodyParts(keypoints);
     this.members = this.config.zones.map(() => []);
     this.changedZones = this.config.zones.map(() => false);
     this.setSourceSize(sourceSize);
@@ -142,7 +141,6 @@ export class PoseEvents {
       }
       r.seenNow = true;
       r.lastSeenMs = mediaMs;
-      r.lastFrame = frame;
       r.keypoints.set(p.keypoints);
       r.body.measure(r.keypoints, this.parts);
       r.body.atMs = mediaMs;
@@ -366,10 +364,7 @@ export class PoseEvents {
       return;
     }
     if (change !== 'fall') return;
-    if (this.excluded(r, 'excludesPersonDown')) {
-      r.fall.excluded = true;
-      return;
-    }
+    if (this.excluded(r, 'excludesPersonDown')) return;
     const zone = this.zoneOf(r) ?? this.zoneAt(r);
     this.down.push({ id: r.id, since: r.fall.downSinceMs, frame, zone });
     this.changeList.personDown = true;

@@ -52,17 +52,14 @@ export class FallTrack {
   phase: FallPhase = 'normal';
   /** Upright torso length, px (0 until seen upright). */
   scale = 0;
-  /** Source time the phase last changed to falling / the person first looked lying / `fall` was raised, ms. */
+  /** Source time the phase last changed to falling / the person first looked lying, ms. */
   fallStartMs = NaN;
   downSinceMs = NaN;
-  confirmedMs = NaN;
   /** Lowest hip position (largest y) since the descent started. */
   lowHipY = NaN;
   /** Where the person was last seen while falling or down (hip midpoint, else box centre), px. */
   spotX = NaN;
   spotY = NaN;
-  /** `fall` was suppressed (the person is in a zone excluded from person_down). */
-  excluded = false;
 
   private floorY = NaN;
   private floorMs = -Infinity;
@@ -144,9 +141,8 @@ export class FallTrack {
   /** Clears a `down` person from outside (someone stood up at the spot, or forget_s ran out). */
   reset(): void {
     this.phase = 'normal';
-    this.fallStartMs = this.downSinceMs = this.confirmedMs = this.lowHipY = NaN;
+    this.fallStartMs = this.downSinceMs = this.lowHipY = NaN;
     this.upSinceMs = NaN;
-    this.excluded = false;
     // The descent that started this must not start it again.
     this.ringSize = 0;
   }
@@ -190,7 +186,6 @@ export class FallTrack {
   private confirm(nowMs: number, c: PersonDownConfig): FallChange {
     if (nowMs - this.downSinceMs < c.confirm_s * 1000) return null;
     this.phase = 'down';
-    this.confirmedMs = nowMs;
     this.upSinceMs = NaN;
     return 'fall';
   }

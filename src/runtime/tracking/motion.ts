@@ -41,10 +41,10 @@ export const newAxis = (): Axis => ({ p: 0, v: 0, p00: 0, p01: 0, p11: 0 });
  * (6.25 fps phase 0: 0.923); 1000: 0.985 / 0.985 / 0.984 / 0.976 / 0.965 (0.931); 3000: 0.923 / 0.971 / 0.980 /
  * 0.961 / 0.915 (0.969); velocity walk 0.5 / 4: within 0.02; sigma 0.02: 50 fps 0.881, 0.08: 0.976.
  */
-export const VELOCITY_WALK = 2;
-export const CAMERA_WALK_PX = 3000;
-export const MEASUREMENT_SIGMA = 0.04;
-export const NOISE_FLOOR_PX = 3;
+const VELOCITY_WALK = 2;
+const CAMERA_WALK_PX = 3000;
+const MEASUREMENT_SIGMA = 0.04;
+const NOISE_FLOOR_PX = 3;
 /**
  * Velocity prior of a new track (all models), body sizes per second, one sigma; also the room left for the
  * camera's unknown motion: over the whole gap without camera_motion ('velocity' and 'none' widen a lost person's
@@ -61,7 +61,7 @@ const INITIAL_SPEED_SIZES_PER_S = 4;
  * config-schema.ts): 2: 0.987 / 0.985 / 0.980 / 0.963 / 0.956 (6.25 fps phase 0: 0.931); 2.5: 0.989 / 0.985 /
  * 0.980 / 0.968 / 0.943; 4: 0.989 / 0.985 / 0.971 / 0.970 / 0.941 (3: 0.989 / 0.985 / 0.980 / 0.969 / 0.946).
  */
-export const OWN_SPEED_SIZES_PER_S = 3;
+const OWN_SPEED_SIZES_PER_S = 3;
 /**
  * Variance of the camera's unknown motion over `dtMs` for a body of `size` px (INITIAL_SPEED_SIZES_PER_S, as the
  * search of a track seen once): the room the first association leaves before the camera's shift is measured.
@@ -71,7 +71,7 @@ export function cameraMotionVar(size: number, dtMs: number): number {
   return spread * spread;
 }
 /** Measurement variance of a body of `size` px. */
-export const measurementVar = (size: number) => (MEASUREMENT_SIGMA * size) ** 2 + NOISE_FLOOR_PX ** 2;
+const measurementVar = (size: number) => (MEASUREMENT_SIGMA * size) ** 2 + NOISE_FLOOR_PX ** 2;
 /** 'velocity' model: weight of the newest observed velocity in the average (the old tracker's 0.5). */
 const VELOCITY_GAIN = 0.5;
 

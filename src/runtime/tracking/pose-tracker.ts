@@ -200,9 +200,9 @@ export class PoseTracker {
     detOfTrack.fill(-1, 0, T);
     for (let d = 0; d < D; d++) {
       const p = people[d];
-      keypointBox(p.keypoints, this.box);
-      this.detBox.set(this.box, 4 * d);
+      // personArea leaves the keypoint box in this.box.
       this.detSize[d] = Math.sqrt(personArea(p.keypoints, this.box));
+      this.detBox.set(this.box, 4 * d);
       this.detGood[d] = p.parts >= this.opts.min_parts && p.score >= this.opts.min_score ? 1 : 0;
     }
     for (let t = 0; t < T; t++) this.predict(this.tracks[t], now);
@@ -526,10 +526,9 @@ export class PoseTracker {
     const kp = person.keypoints;
     track.keypoints.set(kp);
     track.partMs.fill(now);
-    keypointBox(kp, this.box);
+    track.size = Math.max(1, Math.sqrt(personArea(kp, this.box))); // also leaves the keypoint box in this.box
     track.anchorX = (this.box[0] + this.box[2]) / 2;
     track.anchorY = (this.box[1] + this.box[3]) / 2;
-    track.size = Math.max(1, Math.sqrt(personArea(kp, this.box)));
     initAxis(track.x, track.anchorX - this.cameraX, track.size);
     initAxis(track.y, track.anchorY - this.cameraY, track.size);
     initAxis(track.s, track.size, track.size);
