@@ -20,6 +20,8 @@
 // werift) in a process of its own, fed street.avi frames at 15 fps with six people's poses, in the same 0/1/3
 // viewer windows. Its CPU per frame is the live view's own cost, without the ±15 % swings that CPU inference
 // on a shared 2-core machine puts on the agent's (which are larger than the whole effect measured).
+// PAFCAST_BENCH_PREVIEW_PREVIOUS=<child built by bench/previous-live-view.sh> adds the previous live view (wrtc) to
+// that table, measured alternately with this one, and judges the one-viewer target against it.
 //
 // This file is also those children: `node dist/bench/preview.js viewer` and `… alone <port>` (commands on stdin).
 
@@ -50,7 +52,11 @@ const CYCLES = Number(process.env.PAFCAST_BENCH_PREVIEW_CYCLES ?? 3);
 const WARMUP_S = 8;
 /** After the viewers connect: the encoder's start, the first keyframe and the rate control are not steady state. */
 const SETTLE_S = 2;
-/** The previous path (wrtc, one VP8 encoder per viewer in the agent): agent CPU per frame added by one viewer. */
+/**
+ * Issue 17's figure for the previous path (wrtc, one VP8 encoder per viewer in the agent): agent CPU per frame added
+ * by one viewer, measured on a day this shared machine was about 3× slower than it is at others. An absolute
+ * figure says little here; PAFCAST_BENCH_PREVIEW_PREVIOUS measures the previous path in the same run instead.
+ */
 const PREVIOUS_EXTRA_MS = 13;
 
 interface Window {
@@ -261,7 +267,7 @@ export async function benchPreview(): Promise<Row[]> {
       row(1),
       row(3),
       {
-        case: `target: extra of 1 viewer ≤ ${PREVIOUS_EXTRA_MS / 2} ms (half of wrtc's ${PREVIOUS_EXTRA_MS})`,
+        case: `target: extra of 1 viewer ≤ ${PREVIOUS_EXTRA_MS / 2} ms (half of issue 17's ${PREVIOUS_EXTRA_MS} for wrtc)`,
         windows: encoder,
         'fps (median)': `${fmt(e1, 1)} ms: ${e1 <= PREVIOUS_EXTRA_MS / 2 ? 'ok' : 'MISSED'}`,
       },
@@ -285,13 +291,12 @@ export async function benchPreview(): Promise<Row[]> {
   }
 }
 
-/**
- * The isolated live view (see the header): one row per viewer count. `script` is the child to run (this file by
- * default; another live view speaking the same `ready`/`sample` protocol can be measured the same way).
- */
-export async function benchPreviewAlone(script = self): Promise<Row[]> {
-  const media = join(sharedDir(), 'media', 'street.avi');
-  if (!existsSync(media)) return [{ benchmark: 'preview alone', skipped: `no ${media}` }];
+interface AloneRun {
+  rows: Array<{ n: number; ms: number; enc: number; frames: number; received: number }>;
+}
+
+/** One isolated live view child (`script`, speaking the `ready`/`sample` protocol) through the 0/1/0/3/0 windows. */
+async function measureAlone(script: string): Promise<AloneRun> {
   const port = await freePort();
   const child = spawn(process.execPath, [script, 'alone', String(port)], { cwd: packageRoot, stdio: ['pipe', 'pipe', 'inherit'] });
   let cpuMs = 0, frames = 0, encoderPid = 0;
@@ -312,7 +317,7 @@ export async function benchPreviewAlone(script = self): Promise<Row[]> {
   const viewer = Viewer.start();
   try {
     await waitFor<void>('the isolated live view', 60_000, (done) => (ready = done));
-    const rows: Array<{ n: number; ms: number; enc: number; frames: number; received: number }> = [];
+    const rows: AloneRun['rows'] = [];
     const run = async (n: number) => {
       if (n > 0) {
         await viewer.connect(`http://127.0.0.1:${port}/whep/live`, n);
@@ -333,27 +338,70 @@ export async function benchPreviewAlone(script = self): Promise<Row[]> {
     };
     await run(0);
     for (let c = 0; c < CYCLES; c++) for (const n of [1, 0, 3, 0]) await run(n);
-    const of = (n: number) => rows.filter((r) => r.n === n);
-    const per = (n: number, f: (r: (typeof rows)[number]) => number) => of(n).reduce((a, r) => a + f(r), 0) / Math.max(1, of(n).reduce((a, r) => a + r.frames, 0));
-    const base = per(0, (r) => r.ms + r.enc);
-    const out: Row[] = [0, 1, 3].map((n) => ({
-      case: n === 0 ? '0 viewers' : `${n} viewer${n > 1 ? 's' : ''}`,
-      windows: `${of(n).length} × ${WINDOW_S} s`,
-      'frames offered': of(n).reduce((a, r) => a + r.frames, 0),
-      'service ms/frame': fmt(per(n, (r) => r.ms), 2),
-      'encoder ms/frame': fmt(per(n, (r) => r.enc), 2),
-      'extra ms/frame': n === 0 ? '' : fmt(per(n, (r) => r.ms + r.enc) - base, 2),
-      'viewer frames': n === 0 ? '' : of(n).reduce((a, r) => a + r.received, 0),
-    }));
-    const e1 = per(1, (r) => r.ms + r.enc) - base, e3 = per(3, (r) => r.ms + r.enc) - base;
-    out.push({ case: `target: extra of 1 viewer ≤ ${PREVIOUS_EXTRA_MS / 2} ms`, windows: '', 'frames offered': `${fmt(e1, 2)} ms: ${e1 <= PREVIOUS_EXTRA_MS / 2 ? 'ok' : 'MISSED'}` });
-    out.push({ case: 'target: extra of 3 viewers ≤ 1.5 × 1 viewer', windows: '', 'frames offered': `${fmt(e3 / e1, 2)}× (${fmt(e3, 2)} vs ${fmt(e1, 2)} ms): ${e3 <= 1.5 * e1 ? 'ok' : 'MISSED'}` });
-    return out;
+    return { rows };
   } finally {
     await viewer.stop();
     child.stdin!.end();
     await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
   }
+}
+
+/** Per frame over all windows with `n` viewers: the sum of `f` over their frames. */
+function perFrame(run: AloneRun, n: number, f: (r: AloneRun['rows'][number]) => number): number {
+  const ws = run.rows.filter((r) => r.n === n);
+  return ws.reduce((a, r) => a + f(r), 0) / Math.max(1, ws.reduce((a, r) => a + r.frames, 0));
+}
+
+const extraOf = (run: AloneRun, n: number) => perFrame(run, n, (r) => r.ms + r.enc) - perFrame(run, 0, (r) => r.ms + r.enc);
+
+function aloneRows(label: string, run: AloneRun): Row[] {
+  return [0, 1, 3].map((n) => {
+    const ws = run.rows.filter((r) => r.n === n);
+    return {
+      case: `${label}${n === 0 ? '0 viewers' : `${n} viewer${n > 1 ? 's' : ''}`}`,
+      windows: `${ws.length} × ${WINDOW_S} s`,
+      'frames offered': ws.reduce((a, r) => a + r.frames, 0),
+      'service ms/frame': fmt(perFrame(run, n, (r) => r.ms), 2),
+      'encoder ms/frame': fmt(perFrame(run, n, (r) => r.enc), 2),
+      'extra ms/frame': n === 0 ? '' : fmt(extraOf(run, n), 2),
+      'viewer frames': n === 0 ? '' : ws.reduce((a, r) => a + r.received, 0),
+    };
+  });
+}
+
+/**
+ * The isolated live view (see the header): one row per viewer count. With PAFCAST_BENCH_PREVIEW_PREVIOUS set to the
+ * child that bench/previous-live-view.sh builds, the previous live view is measured too, alternately with this one
+ * (new, previous, new, previous), and the one-viewer target is judged against it: the same machine state, where the
+ * fixed figure of issue 17 (≈ 13 ms) was taken on a day this machine was about 3× slower.
+ */
+export async function benchPreviewAlone(): Promise<Row[]> {
+  const media = join(sharedDir(), 'media', 'street.avi');
+  if (!existsSync(media)) return [{ benchmark: 'preview alone', skipped: `no ${media}` }];
+  const previous = process.env.PAFCAST_BENCH_PREVIEW_PREVIOUS;
+  if (!previous) {
+    const run = await measureAlone(self);
+    const e1 = extraOf(run, 1), e3 = extraOf(run, 3);
+    return [
+      ...aloneRows('', run),
+      { case: `target: extra of 1 viewer ≤ ${PREVIOUS_EXTRA_MS / 2} ms (issue 17's figure; see PAFCAST_BENCH_PREVIEW_PREVIOUS)`, windows: '', 'frames offered': `${fmt(e1, 2)} ms: ${e1 <= PREVIOUS_EXTRA_MS / 2 ? 'ok' : 'MISSED'}` },
+      { case: 'target: extra of 3 viewers ≤ 1.5 × 1 viewer', windows: '', 'frames offered': `${fmt(e3 / e1, 2)}× (${fmt(e3, 2)} vs ${fmt(e1, 2)} ms): ${e3 <= 1.5 * e1 ? 'ok' : 'MISSED'}` },
+    ];
+  }
+  if (!existsSync(previous)) throw new Error(`PAFCAST_BENCH_PREVIEW_PREVIOUS: no ${previous} (build it with bench/previous-live-view.sh)`);
+  const runs: Array<{ label: string; run: AloneRun }> = [];
+  for (let round = 1; round <= 2; round++) {
+    runs.push({ label: `new, run ${round}: `, run: await measureAlone(self) });
+    runs.push({ label: `previous, run ${round}: `, run: await measureAlone(previous) });
+  }
+  const out = runs.flatMap((r) => aloneRows(r.label, r.run));
+  for (let round = 0; round < 2; round++) {
+    const n = runs[2 * round]!.run, p = runs[2 * round + 1]!.run;
+    const e1 = extraOf(n, 1), e3 = extraOf(n, 3), p1 = extraOf(p, 1), p3 = extraOf(p, 3);
+    out.push({ case: `target, run ${round + 1}: extra of 1 viewer ≤ half of the previous path's`, windows: '', 'frames offered': `${fmt(e1, 2)} vs ${fmt(p1, 2)} ms (${fmt(e1 / p1, 2)}×): ${e1 <= p1 / 2 ? 'ok' : 'MISSED'}` });
+    out.push({ case: `target, run ${round + 1}: extra of 3 viewers ≤ 1.5 × 1 viewer`, windows: '', 'frames offered': `${fmt(e3 / e1, 2)}× (previous path: ${fmt(p3 / p1, 2)}×): ${e3 <= 1.5 * e1 ? 'ok' : 'MISSED'}` });
+  }
+  return out;
 }
 
 function encoderTicks(pid: number): number {

@@ -12,7 +12,7 @@ import type { Writable } from 'node:stream';
 import { lastLine } from '../capture/exec.js';
 import { allocI420, type I420Frame } from './i420.js';
 import { keyframeStart, marker, pictureLossIndication, frame4571, Rfc4571Reader, rtpTimestamp, sequenceNumber, setRtpTimestamp, type VideoCodec } from './rtp.js';
-import { fpsFraction } from './encoder-plan.js';
+import { encoderEnv, fpsFraction } from './encoder-plan.js';
 
 export interface EncoderLog {
   info(obj: unknown, msg?: string): void;
@@ -29,6 +29,8 @@ export interface EncoderSpec {
   ssrc: number;
   /** Logged with the command: which encoder and why. */
   describe: Record<string, unknown>;
+  /** The child's environment (default: the agent's, with the malloc tunables of encoderEnv). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface EncoderCounters {
@@ -124,8 +126,9 @@ export class EncoderProcess {
   start(): void {
     if (this.child || this.stopping) return;
     const [cmd, ...args] = this.spec.argv;
-    this.log.info({ ...this.spec.describe, pipeline: this.spec.argv.join(' ') }, 'preview encoder');
-    const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+    const env = this.spec.env ?? encoderEnv((this.spec.width * this.spec.height * 3) / 2, process.env);
+    this.log.info({ ...this.spec.describe, pipeline: this.spec.argv.join(' '), glibc_tunables: env.GLIBC_TUNABLES }, 'preview encoder');
+    const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env });
     this.child = child;
     this.stdin = child.stdin!;
     this.rtcp = child.stdio[3] as Writable;

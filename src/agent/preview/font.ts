@@ -52,9 +52,12 @@ const GLYPHS: Record<string, readonly number[]> = {
   '?': [0x0e, 0x11, 0x01, 0x02, 0x04, 0x00, 0x04],
 };
 
-/** Rows of `ch` (case-insensitive); characters the font lacks draw as '?'. */
-export function glyph(ch: string): readonly number[] {
-  return GLYPHS[ch.toUpperCase()] ?? GLYPHS['?'];
+/** Glyph rows by character code below 128, both cases filled in: the overlay's text is drawn every frame without a string made per character. */
+const BY_CODE: ReadonlyArray<readonly number[]> = Array.from({ length: 128 }, (_, code) => GLYPHS[String.fromCharCode(code).toUpperCase()] ?? GLYPHS['?']);
+
+/** Rows of the character with UTF-16 code `code` (case-insensitive); characters the font lacks draw as '?'. */
+export function glyphOf(code: number): readonly number[] {
+  return BY_CODE[code] ?? GLYPHS['?'];
 }
 
 /** Width in pixels of `text` drawn at `scale`, with one empty column between glyphs. */

@@ -95,6 +95,17 @@ describe('raster (on I420)', () => {
     expect(img.data[0]).toBe(16);
     expect(textWidth('12', 2)).toBe(22);
   });
+
+  it('draws letters in either case alike, and characters the font lacks as "?"', () => {
+    const drawn = (text: string) => {
+      const img = black();
+      drawText(img, text, 0, 0, 2, rgbToYuv([255, 255, 255]));
+      return img.data;
+    };
+    expect(drawn('fps')).toEqual(drawn('FPS'));
+    expect(drawn('é~')).toEqual(drawn('??'));
+    expect(drawn('?')).not.toEqual(drawn(' '));
+  });
 });
 
 describe('Annotator', () => {

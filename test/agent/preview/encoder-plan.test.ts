@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { previewConfig } from '../../../src/agent/preview/config-schema.js';
-import { chooseEncoder, encoderCommand, EncoderUnavailableError, ENCODER_TEMPLATES, type EncoderChoice, type EncoderName, type EncoderTools } from '../../../src/agent/preview/encoder-plan.js';
+import { chooseEncoder, encoderCommand, encoderEnv, encoderMallocTunables, EncoderUnavailableError, ENCODER_TEMPLATES, type EncoderChoice, type EncoderName, type EncoderTools } from '../../../src/agent/preview/encoder-plan.js';
 import { PROBED_ELEMENTS, probeEncoderTools } from '../../../src/agent/preview/encoder-probe.js';
 import { capsFit, jetsonStandIn, localInspect, parseInspect, parseLaunch, recordedInspect, valueProblem, type Stage } from './support/gst-inspect.js';
 import { access } from 'node:fs/promises';
@@ -166,5 +166,23 @@ describe('the software pipelines, against this machine\'s gst-inspect-1.0', () =
       const elements = parseLaunch(template.filter((a) => !a.startsWith('{'))).flat().filter((s) => s.kind === 'element').map((s) => (s as { factory: string }).factory);
       for (const e of elements) expect(PROBED_ELEMENTS, `${name} uses ${e}`).toContain(e);
     }
+  });
+
+  it('keeps frame buffers of every preview size below the child\'s mmap threshold, within what glibc accepts, a GLIBC_TUNABLES already set still winning', () => {
+    const threshold = (t: string) => Number(/mmap_threshold=(\d+)/.exec(t)![1]);
+    const trim = (t: string) => Number(/trim_threshold=(\d+)/.exec(t)![1]);
+    for (const [w, h] of [[320, 180], [640, 360], [1280, 720], [1920, 1080]]) {
+      const frame = (w! * h! * 3) / 2;
+      const t = encoderMallocTunables(frame);
+      expect(threshold(t)).toBeGreaterThanOrEqual(4 * frame);
+      expect(trim(t)).toBe(2 * threshold(t));
+    }
+    expect(threshold(encoderMallocTunables(3840 * 2160 * 1.5))).toBe(32 << 20); // glibc ignores a larger one
+    const user = { PATH: '/usr/bin', GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=1' };
+    const env = encoderEnv(640 * 360 * 1.5, user);
+    expect(env.GLIBC_TUNABLES).toBe(`${encoderMallocTunables(640 * 360 * 1.5)}:glibc.malloc.trim_threshold=1`);
+    expect(env.PATH).toBe('/usr/bin');
+    expect(user.GLIBC_TUNABLES).toBe('glibc.malloc.trim_threshold=1');
+    expect(encoderEnv(100, {}).GLIBC_TUNABLES).toBe(encoderMallocTunables(100));
   });
 });

@@ -2,6 +2,7 @@
 // vp8enc where installed) fed drawn I420 frames, their RTP decoded again by a real decoder (GStreamer), keyframes
 // on request, the bitrate setting, timestamps and sequence numbers, and restart after the child is killed.
 
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EncoderProcess, type EncodedPacket } from '../../../src/agent/preview/encoder.js';
 import { encoderCommand, type EncoderName } from '../../../src/agent/preview/encoder-plan.js';
@@ -21,7 +22,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function encoder(name: EncoderName, opts: { bitrateKbps?: number; keyframeIntervalS?: number; w?: number; h?: number } = {}) {
+function encoder(name: EncoderName, opts: { bitrateKbps?: number; keyframeIntervalS?: number; w?: number; h?: number; env?: NodeJS.ProcessEnv } = {}) {
   const codec: VideoCodec = name === 'vp8enc' ? 'VP8' : 'H264';
   const width = opts.w ?? W, height = opts.h ?? H;
   const argv = encoderCommand({ encoder: name, codec, hardware: false, why: '' }, {
@@ -32,7 +33,7 @@ function encoder(name: EncoderName, opts: { bitrateKbps?: number; keyframeInterv
   const log = { info: (obj: unknown, msg?: string) => logs.push({ level: 'info', obj: obj as Record<string, unknown>, msg }), warn: (obj: unknown, msg?: string) => logs.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }) };
   const decoder = new RtpDecoder(codec, 96);
   // Packets are copied as they arrive: the encoder rewrites later ones in place, never earlier ones, but a test keeps them.
-  const enc = new EncoderProcess({ argv, codec, width, height, fps: FPS, ssrc: SSRC, describe: { encoder: name } }, (p) => {
+  const enc = new EncoderProcess({ argv, codec, width, height, fps: FPS, ssrc: SSRC, describe: { encoder: name }, env: opts.env }, (p) => {
     packets.push({ ...p, packet: Buffer.from(p.packet) });
     decoder.push(p.packet);
   }, log);
@@ -173,6 +174,29 @@ describe.skipIf(!canRun('x264enc'))('x264enc pipeline (gstreamer1.0-plugins-ugly
     expect(frameIsKey(packets, 0, before)).toBe(true);
     expect(enc.counters.restarts).toBe(1);
   }, 30_000);
+
+  it('runs its child with malloc settings that stop every frame from faulting its pages in again (640×360)', async () => {
+    // With glibc's defaults GStreamer's frame-sized buffers came from fresh mmaps or just-trimmed heap: ~225 minor
+    // page faults a frame here, and 1–2 ms of the child's CPU (encoder-plan.ts, encoderMallocTunables).
+    const minorFaults = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[7]);
+    const perFrame = async (env?: NodeJS.ProcessEnv) => {
+      const { enc, logs } = encoder('x264enc', { w: 640, h: 360, env });
+      enc.start();
+      await feed(enc, 10); // start-up allocations are not the steady state
+      const pid = enc.pid!, f0 = minorFaults(pid), n0 = enc.counters.frames;
+      await feed(enc, 30);
+      const faults = (minorFaults(pid) - f0) / (enc.counters.frames - n0);
+      await enc.stop();
+      return { faults, logged: logs.find((l) => l.msg === 'preview encoder')?.obj.glibc_tunables };
+    };
+    const plain = { ...process.env };
+    delete plain.GLIBC_TUNABLES;
+    const tuned = await perFrame();
+    const defaults = await perFrame(plain);
+    expect(tuned.logged).toMatch(/^glibc\.malloc\.mmap_threshold=\d+:glibc\.malloc\.trim_threshold=\d+/);
+    expect(defaults.logged).toBeUndefined();
+    expect(defaults.faults, `faults a frame: tuned ${tuned.faults}, glibc defaults ${defaults.faults}`).toBeGreaterThan(4 * tuned.faults + 20);
+  }, 40_000);
 
   it('drops frames instead of queueing them when the child falls behind, and stops cleanly', async () => {
     const { enc } = encoder('x264enc');
