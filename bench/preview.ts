@@ -369,6 +369,9 @@ function perFrame(run: AloneRun, n: number, f: (r: AloneRun['rows'][number]) => 
   return ws.reduce((a, r) => a + f(r), 0) / Math.max(1, ws.reduce((a, r) => a + r.frames, 0));
 }
 
+/** Median over the windows with `n` viewers of the bit rate one viewer received, kbit/s. */
+const kbpsOf = (run: AloneRun, n: number) => median(run.rows.filter((r) => r.n === n).map((r) => r.kbps));
+
 const extraOf = (run: AloneRun, n: number) => perFrame(run, n, (r) => r.ms + r.enc) - perFrame(run, 0, (r) => r.ms + r.enc);
 
 function aloneRows(label: string, run: AloneRun): Row[] {
@@ -382,7 +385,7 @@ function aloneRows(label: string, run: AloneRun): Row[] {
       'encoder ms/frame': fmt(perFrame(run, n, (r) => r.enc), 2),
       'extra ms/frame': n === 0 ? '' : fmt(extraOf(run, n), 2),
       'viewer frames': n === 0 ? '' : ws.reduce((a, r) => a + r.received, 0),
-      'kbit/s a viewer': n === 0 ? '' : Math.round(median(ws.map((r) => r.kbps))),
+      'kbit/s a viewer': n === 0 ? '' : Math.round(kbpsOf(run, n)),
     };
   });
 }
@@ -409,14 +412,15 @@ export async function benchPreviewAlone(): Promise<Row[]> {
   }
   if (!existsSync(previous)) throw new Error(`PAFCAST_BENCH_PREVIEW_PREVIOUS: no ${previous} (build it with bench/previous-live-view.sh)`);
   // Each round: the new path at its default bitrate, the previous path, then the new path again at the bitrate the
-  // previous one actually delivered (libwebrtc's congestion control starts low and ramps: ~520 kbit/s a viewer
-  // over its first 16 s here against the new encoder's steady 1000), so the last pair compares like with like.
+  // previous one actually delivered (libwebrtc's congestion control starts low and ramps: 360–400 kbit/s a viewer
+  // in these windows here against the new encoder's 955–1023), so the last pair compares like with like. Rounded
+  // to 10 kbit/s; 100 is the floor should no viewer bytes have been counted (0 would mean the encoder's default).
   const out: Row[] = [];
   const verdicts: Row[] = [];
   for (let round = 1; round <= 2; round++) {
     const n = await measureAlone(self);
     const p = await measureAlone(previous);
-    const delivered = Math.max(100, Math.round(median(p.rows.filter((r) => r.n === 1).map((r) => r.kbps)) / 10) * 10);
+    const delivered = Math.max(100, Math.round(kbpsOf(p, 1) / 10) * 10);
     const same = await measureAlone(self, delivered);
     out.push(...aloneRows(`new, run ${round}: `, n), ...aloneRows(`previous, run ${round}: `, p), ...aloneRows(`new at ${delivered} kbit/s, run ${round}: `, same));
     const p1 = extraOf(p, 1), p3 = extraOf(p, 3);
